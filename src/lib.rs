@@ -1,6 +1,17 @@
 //! roost: a small, durable MQTT 3.1.1 / 5.0 broker. See README.md.
+//!
+//! The public interface of this crate is [`packets`], a complete MQTT 3.1.1 and 5.0 codec that
+//! other projects may use on its own. Everything else is the broker's and crate-private.
 #![forbid(unsafe_code)]
-#![warn(rust_2018_idioms, unreachable_pub)]
-#![warn(missing_docs)]
+#![warn(rust_2018_idioms, unreachable_pub, missing_docs)]
 
+// ---- Public interface -------------------------------------------------------------------------
 pub mod packets;
+
+/// The command-line entry point used by the `roost` binary (hidden: not an API).
+#[doc(hidden)]
+pub mod cli;
+
+// ---- Crate-private ----------------------------------------------------------------------------
+mod config;
+mod error;
