@@ -49,11 +49,10 @@ pub fn main() -> ExitCode {
 
 /// Starts the broker with `config` and returns when it stops.
 fn serve(config: Config) -> Result<(), Error> {
-    log::info!("effective configuration:");
     for (name, value) in config.entries() {
-        log::info!("  {name}={value}");
+        log::debug!("config {name}={value}");
     }
-    Err(Error::NotImplemented)
+    crate::broker::run(&config)
 }
 
 /// What the command line asks for.

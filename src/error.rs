@@ -20,11 +20,6 @@ pub(crate) enum Error {
         /// The OS error.
         source: io::Error,
     },
-    /// Temporary: this build has no broker yet. Removed when `cli::serve` starts the real one.
-    #[error(
-        "the MQTT broker is not implemented yet (this build has the codec and configuration only)"
-    )]
-    NotImplemented,
 }
 
 impl Error {
@@ -54,7 +49,5 @@ mod tests {
         assert!(!io.is_usage());
         assert_eq!(io.to_string(), "binding the listener: address in use");
         assert!(std::error::Error::source(&io).is_some());
-
-        assert!(!Error::NotImplemented.is_usage());
     }
 }

@@ -13,5 +13,10 @@ pub mod packets;
 pub mod cli;
 
 // ---- Crate-private ----------------------------------------------------------------------------
+mod broker;
 mod config;
 mod error;
+mod message;
+mod session;
+mod timer;
+mod topic;

@@ -1,0 +1,262 @@
+//! The broker shell: binds the listener, starts one `mio` reactor per worker thread, turns
+//! SIGINT/SIGTERM into a clean shutdown, and waits for everything to stop.
+//!
+//! What is shared between workers lives in [`Shared`]: the subscription trie and the retained
+//! store (read-mostly, behind `RwLock`s; matching runs on the publisher's worker) and each
+//! worker's inbox and waker. Everything else belongs to exactly one worker.
+
+mod worker;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread;
+use std::time::Duration;
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::message::{Message, SessionKey};
+use crate::session::SubInfo;
+use crate::topic::{RetainedStore, SubscriptionTrie};
+
+pub(crate) use worker::Inbound;
+
+/// The limits the workers apply, copied out of [`Config`].
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    /// Largest packet accepted from a client, fixed header included.
+    pub(crate) max_packet_size: usize,
+    /// Time a new connection has to send CONNECT.
+    pub(crate) connect_timeout: Duration,
+    /// Largest keepalive granted (5.0 Server Keep Alive above it).
+    pub(crate) max_keepalive: u16,
+    /// Messages queued per session at most.
+    pub(crate) max_queued: usize,
+    /// 3.1.1 in-session resend interval, if any.
+    pub(crate) retry_interval: Option<Duration>,
+}
+
+/// One worker as the others see it.
+pub(crate) struct Remote {
+    /// Messages for the worker; FIFO, so one publisher's order holds at every subscriber.
+    pub(crate) inbox: Mutex<Vec<Inbound>>,
+    /// Wakes the worker's `poll`. Invariant: woken only when the inbox goes from empty to not.
+    pub(crate) waker: Waker,
+}
+
+/// State shared by all workers.
+pub(crate) struct Shared {
+    /// Every subscription, keyed by session.
+    pub(crate) subs: RwLock<SubscriptionTrie<SessionKey, SubInfo>>,
+    /// Retained messages by topic.
+    pub(crate) retained: RwLock<RetainedStore<Arc<Message>>>,
+    /// The workers, indexed by worker number.
+    pub(crate) workers: Vec<Remote>,
+    /// Set once on SIGINT/SIGTERM.
+    pub(crate) shutdown: AtomicBool,
+    /// Configured limits.
+    pub(crate) limits: Limits,
+}
+
+impl Shared {
+    /// Appends `items` to worker `w`'s inbox, waking it if the inbox was empty.
+    pub(crate) fn post(&self, w: usize, items: &mut Vec<Inbound>) {
+        let Some(remote) = self.workers.get(w) else {
+            items.clear();
+            return;
+        };
+        let was_empty = {
+            let mut inbox = remote.inbox.lock().unwrap_or_else(|e| e.into_inner());
+            let was_empty = inbox.is_empty();
+            inbox.append(items);
+            was_empty
+        };
+        if was_empty {
+            if let Err(e) = remote.waker.wake() {
+                log::error!("waking worker {w}: {e}");
+            }
+        }
+    }
+}
+
+const LISTENER: Token = Token(0);
+const LISTENER_WAKE: Token = Token(1);
+
+/// Runs the broker until SIGINT or SIGTERM.
+pub(crate) fn run(config: &Config) -> Result<(), Error> {
+    let std_listener = StdListener::bind(config.listen).map_err(|source| Error::Io {
+        context: "binding the listener",
+        source,
+    })?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|source| Error::Io {
+            context: "configuring the listener",
+            source,
+        })?;
+    let local = std_listener.local_addr().map_err(|source| Error::Io {
+        context: "reading the listener address",
+        source,
+    })?;
+    let listener = TcpListener::from_std(std_listener);
+
+    let mut polls = Vec::with_capacity(config.workers);
+    let mut remotes = Vec::with_capacity(config.workers);
+    for _ in 0..config.workers {
+        let poll = Poll::new().map_err(|source| Error::Io {
+            context: "creating a poll",
+            source,
+        })?;
+        let waker = Waker::new(poll.registry(), worker::WAKER).map_err(|source| Error::Io {
+            context: "creating a waker",
+            source,
+        })?;
+        polls.push(poll);
+        remotes.push(Remote {
+            inbox: Mutex::new(Vec::new()),
+            waker,
+        });
+    }
+    let shared = Arc::new(Shared {
+        subs: RwLock::new(SubscriptionTrie::new()),
+        retained: RwLock::new(RetainedStore::new()),
+        workers: remotes,
+        shutdown: AtomicBool::new(false),
+        limits: Limits {
+            max_packet_size: config.max_packet_size as usize,
+            connect_timeout: config.connect_timeout,
+            max_keepalive: config.max_keepalive,
+            max_queued: config.max_queued,
+            retry_interval: config.retry_interval,
+        },
+    });
+
+    let mut threads = Vec::new();
+    for (i, poll) in polls.into_iter().enumerate() {
+        let shared = Arc::clone(&shared);
+        let handle = thread::Builder::new()
+            .name(format!("roost-worker-{i}"))
+            .spawn(move || worker::Worker::new(i, poll, shared).run())
+            .map_err(|source| Error::Io {
+                context: "starting a worker",
+                source,
+            })?;
+        threads.push(handle);
+    }
+
+    let listen_poll = Poll::new().map_err(|source| Error::Io {
+        context: "creating a poll",
+        source,
+    })?;
+    let listen_waker = Arc::new(Waker::new(listen_poll.registry(), LISTENER_WAKE).map_err(
+        |source| Error::Io {
+            context: "creating a waker",
+            source,
+        },
+    )?);
+    watch_signals(Arc::clone(&shared), Arc::clone(&listen_waker))?;
+
+    log::info!(
+        "roost {} listening on {local} with {} workers",
+        env!("CARGO_PKG_VERSION"),
+        config.workers
+    );
+    let result = accept_loop(listen_poll, listener, &shared);
+    shared.shutdown.store(true, Ordering::SeqCst);
+    for w in &shared.workers {
+        let _ = w.waker.wake();
+    }
+    for t in threads {
+        if t.join().is_err() {
+            log::error!("a worker thread panicked");
+        }
+    }
+    log::info!("roost stopped");
+    result
+}
+
+/// Accepts connections and spreads them over the workers, round robin, until shutdown.
+fn accept_loop(mut poll: Poll, mut listener: TcpListener, shared: &Shared) -> Result<(), Error> {
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)
+        .map_err(|source| Error::Io {
+            context: "registering the listener",
+            source,
+        })?;
+    let mut events = Events::with_capacity(64);
+    let mut next = 0usize;
+    let n = shared.workers.len();
+    let mut batch: Vec<Vec<Inbound>> = (0..n).map(|_| Vec::new()).collect();
+    loop {
+        if let Err(e) = poll.poll(&mut events, None) {
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(Error::Io {
+                context: "polling the listener",
+                source: e,
+            });
+        }
+        if shared.shutdown.load(Ordering::SeqCst) {
+            log::info!("shutting down: no longer accepting connections");
+            return Ok(());
+        }
+        loop {
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    if let Some(b) = batch.get_mut(next) {
+                        b.push(Inbound::Accept(stream, peer));
+                    }
+                    next = (next + 1) % n;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE and friends: log and try again on the next readiness event.
+                    log::warn!("accept failed: {e}");
+                    break;
+                }
+            }
+        }
+        for (w, b) in batch.iter_mut().enumerate() {
+            if !b.is_empty() {
+                shared.post(w, b);
+            }
+        }
+    }
+}
+
+/// Turns the first SIGINT or SIGTERM into a shutdown: sets the flag and wakes the listener.
+fn watch_signals(shared: Arc<Shared>, listener: Arc<Waker>) -> Result<(), Error> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|source| Error::Io {
+            context: "installing signal handlers",
+            source,
+        })?;
+    thread::Builder::new()
+        .name("roost-signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+                log::info!("{name} received: shutting down");
+                shared.shutdown.store(true, Ordering::SeqCst);
+                let _ = listener.wake();
+            }
+        })
+        .map_err(|source| Error::Io {
+            context: "starting the signal thread",
+            source,
+        })?;
+    Ok(())
+}
+
+/// The address a stream came from, for logs.
+pub(crate) fn peer_of(stream: &TcpStream) -> Option<SocketAddr> {
+    stream.peer_addr().ok()
+}

@@ -1,0 +1,1478 @@
+//! One worker: a hand-written `mio` reactor that owns its connections (a `Slab`, slab key =
+//! token), the sessions homed on it, a timer wheel, and an inbox other threads post to.
+//!
+//! A session lives on worker `hash(client_id) % N`; after CONNECT a connection whose session
+//! lives elsewhere is handed over once, so takeovers and resumes are always local and sessions
+//! are never locked. Messages for sessions on other workers are batched per destination and
+//! posted once per loop iteration, with one wake per batch.
+//!
+//! Honours readiness (mio rules): reads and writes drain until `WouldBlock`, spurious events are
+//! tolerated, WRITABLE interest is held only while output is pending.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+use super::Shared;
+use crate::message::{Message, MessageProperties, SessionKey};
+use crate::packets::{
+    self, Ack, ConnAck, ConnAckProperties, Connect, DecodeError, Disconnect, Packet, PacketId,
+    Publish, QoS, QosPid, ReasonCode, RetainHandling, Status, SubAck, Subscribe, UnsubAck,
+    Unsubscribe, UserProperties, Version,
+};
+use crate::session::{Delivery, Expiry, OutState, Session, SubInfo};
+use crate::timer::TimerWheel;
+use crate::topic::{SubscriptionFilter, TopicName};
+
+/// The token of the worker's waker; connection tokens are slab keys, always below it.
+pub(crate) const WAKER: Token = Token(usize::MAX);
+
+/// Bytes read per `read` call into the shared scratch buffer.
+const SCRATCH: usize = 64 * 1024;
+/// Output buffered for one connection past which QoS 0 messages to it are dropped and QoS 1/2
+/// ones wait in the session queue: a slow client never blocks the worker.
+const TX_HIGH_WATER: usize = 1024 * 1024;
+/// A fully flushed output buffer larger than this is released, so quiet connections stay small.
+const TX_KEEP: usize = 16 * 1024;
+/// QoS 1/2 messages in flight to a 3.1.1 client (5.0 clients set their own Receive Maximum).
+const V3_WINDOW: usize = 256;
+/// Topic aliases a 5.0 client may use towards roost (sent as Topic Alias Maximum).
+const TOPIC_ALIAS_MAX: u16 = 64;
+
+/// What other threads send a worker.
+pub(crate) enum Inbound {
+    /// A freshly accepted connection.
+    Accept(TcpStream, SocketAddr),
+    /// A connection whose session lives here, with the bytes read so far (CONNECT first).
+    HandOver(TcpStream, SocketAddr, Vec<u8>),
+    /// A message for sessions homed here.
+    Deliver(Arc<Message>, Vec<Target>),
+}
+
+/// One subscriber of a message, as routed by the publisher's worker.
+pub(crate) struct Target {
+    /// The subscriber's session.
+    pub(crate) key: SessionKey,
+    /// QoS to deliver with.
+    pub(crate) qos: QoS,
+    /// RETAIN to deliver with.
+    pub(crate) retain: bool,
+    /// Subscription identifiers of the matching subscriptions.
+    pub(crate) sub_ids: Box<[NonZeroU32]>,
+}
+
+/// What a timer is for. Each carries the id of what it watches so a stale timer is ignored.
+#[derive(Debug, Clone, Copy)]
+enum Timer {
+    /// CONNECT must arrive before this (ROOST_CONNECT_TIMEOUT).
+    Connect { conn: usize, id: u64 },
+    /// Keepalive deadline check (MQTT-3.1.2-24).
+    KeepAlive { conn: usize, id: u64 },
+    /// 3.1.1 in-session resend of unacknowledged messages (ROOST_RETRY_INTERVAL).
+    Retry { conn: usize, id: u64 },
+    /// An offline 5.0 session's expiry.
+    SessionExpiry {
+        slot: usize,
+        generation: u32,
+        epoch: u32,
+    },
+}
+
+/// Where a connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for CONNECT (MQTT-3.1.0-1: it must be the first packet).
+    AwaitConnect,
+    /// Connected to the session in this slab slot.
+    Active { session: usize },
+}
+
+/// Why a connection is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Close {
+    /// The client sent DISCONNECT: no will (MQTT-3.1.2-10), unless 5.0 reason 0x04.
+    Normal { send_will: bool },
+    /// The peer went away or the socket failed: the will is published.
+    Lost,
+    /// roost closes it, with this reason (sent in a 5.0 DISCONNECT when the phase allows).
+    Violation(ReasonCode),
+    /// The server is stopping: no will, sessions simply end with the process.
+    Shutdown,
+}
+
+/// One network connection.
+struct Conn {
+    stream: TcpStream,
+    /// Unique per connection on this worker, so timers of a closed one are recognised.
+    id: u64,
+    peer: SocketAddr,
+    /// Bytes of an incomplete packet. Empty (no allocation) between packets.
+    rx: Vec<u8>,
+    /// Encoded packets waiting to be written.
+    tx: Vec<u8>,
+    /// True while WRITABLE interest is registered (only while `tx` is not empty).
+    want_write: bool,
+    /// True while the connection is in the worker's dirty list.
+    dirty: bool,
+    phase: Phase,
+    version: Version,
+    /// Keepalive in milliseconds; 0 means none.
+    keep_alive_ms: u64,
+    /// When bytes last arrived (worker clock, ms).
+    last_rx_ms: u64,
+    /// The will message, published if the connection ends without DISCONNECT.
+    will: Option<Arc<Message>>,
+    /// Inbound topic aliases (5.0), index = alias - 1.
+    aliases: Vec<Option<Arc<str>>>,
+    /// The client's Maximum Packet Size (5.0): larger messages are not sent to it
+    /// (MQTT-3.1.2-25).
+    max_packet_out: usize,
+}
+
+/// A worker thread's state.
+pub(crate) struct Worker {
+    index: usize,
+    poll: Poll,
+    shared: Arc<Shared>,
+    conns: Slab<Conn>,
+    sessions: Slab<Session>,
+    by_client: HashMap<Arc<str>, usize>,
+    timers: TimerWheel<Timer>,
+    /// The worker clock's zero.
+    origin: Instant,
+    /// Reused read buffer; whole packets are decoded straight out of it.
+    scratch: Vec<u8>,
+    /// Per destination worker: messages to post at the end of this loop iteration.
+    outboxes: Vec<Vec<Inbound>>,
+    /// Reused list of the matches of one PUBLISH.
+    matches: Vec<(SessionKey, SubInfo)>,
+    /// Connections with output to flush at the end of this iteration.
+    dirty: Vec<usize>,
+    /// Reused inbox batch.
+    inbox: Vec<Inbound>,
+    next_conn_id: u64,
+    next_generation: u32,
+    next_client: u64,
+    /// QoS 0 messages dropped because a client's output was full.
+    dropped_qos0: u64,
+}
+
+impl Worker {
+    pub(crate) fn new(index: usize, poll: Poll, shared: Arc<Shared>) -> Self {
+        let n = shared.workers.len();
+        Worker {
+            index,
+            poll,
+            shared,
+            conns: Slab::new(),
+            sessions: Slab::new(),
+            by_client: HashMap::new(),
+            timers: TimerWheel::new(),
+            origin: Instant::now(),
+            scratch: vec![0; SCRATCH],
+            outboxes: (0..n).map(|_| Vec::new()).collect(),
+            matches: Vec::new(),
+            dirty: Vec::new(),
+            inbox: Vec::new(),
+            next_conn_id: 0,
+            next_generation: 0,
+            next_client: 0,
+            dropped_qos0: 0,
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The event loop; returns at shutdown.
+    pub(crate) fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut expired = Vec::new();
+        loop {
+            let now = self.now_ms();
+            let timeout = self
+                .timers
+                .next_deadline()
+                .map(|d| Duration::from_millis(d.saturating_sub(now)));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    log::error!("worker {}: poll failed: {e}", self.index);
+                    break;
+                }
+            }
+            if self.shared.shutdown.load(Ordering::SeqCst) {
+                break;
+            }
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => self.drain_inbox(),
+                    Token(k) => {
+                        if event.is_writable() {
+                            self.flush(k);
+                        }
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.read_ready(k);
+                        }
+                    }
+                }
+            }
+            // The waker may have fired before this iteration's poll: check the inbox anyway.
+            self.drain_inbox();
+            let now = self.now_ms();
+            self.timers.expire(now, &mut expired);
+            for t in expired.drain(..) {
+                self.on_timer(t, now);
+            }
+            self.end_iteration();
+        }
+        self.shutdown();
+    }
+
+    /// Posts cross-worker batches and flushes the connections written to in this iteration.
+    fn end_iteration(&mut self) {
+        for w in 0..self.outboxes.len() {
+            if let Some(batch) = self.outboxes.get_mut(w) {
+                if !batch.is_empty() {
+                    self.shared.post(w, batch);
+                }
+            }
+        }
+        while let Some(k) = self.dirty.pop() {
+            if let Some(c) = self.conns.get_mut(k) {
+                c.dirty = false;
+            }
+            self.flush(k);
+        }
+    }
+
+    fn drain_inbox(&mut self) {
+        {
+            let Some(remote) = self.shared.workers.get(self.index) else {
+                return;
+            };
+            let mut inbox = remote.inbox.lock().unwrap_or_else(|e| e.into_inner());
+            if inbox.is_empty() {
+                return;
+            }
+            std::mem::swap(&mut *inbox, &mut self.inbox);
+        }
+        let mut batch = std::mem::take(&mut self.inbox);
+        for item in batch.drain(..) {
+            match item {
+                Inbound::Accept(stream, peer) => {
+                    self.add_conn(stream, peer, &[]);
+                }
+                Inbound::HandOver(stream, peer, rx) => {
+                    self.add_conn(stream, peer, &rx);
+                }
+                Inbound::Deliver(message, targets) => {
+                    for t in targets {
+                        let d = Delivery {
+                            message: Arc::clone(&message),
+                            qos: t.qos,
+                            retain: t.retain,
+                            sub_ids: t.sub_ids,
+                        };
+                        self.deliver(t.key, d);
+                    }
+                }
+            }
+        }
+        self.inbox = batch;
+    }
+
+    /// Registers a connection and processes `initial` bytes as if just read.
+    fn add_conn(&mut self, mut stream: TcpStream, peer: SocketAddr, initial: &[u8]) {
+        let now = self.now_ms();
+        let entry = self.conns.vacant_entry();
+        let k = entry.key();
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut stream, Token(k), Interest::READABLE)
+        {
+            log::warn!("{peer}: cannot register connection: {e}");
+            return;
+        }
+        let id = self.next_conn_id;
+        self.next_conn_id += 1;
+        entry.insert(Conn {
+            stream,
+            id,
+            peer,
+            rx: Vec::new(),
+            tx: Vec::new(),
+            want_write: false,
+            dirty: false,
+            phase: Phase::AwaitConnect,
+            version: Version::V3_1_1,
+            keep_alive_ms: 0,
+            last_rx_ms: now,
+            will: None,
+            aliases: Vec::new(),
+            max_packet_out: usize::MAX,
+        });
+        let deadline = now + duration_ms(self.shared.limits.connect_timeout);
+        self.timers.insert(deadline, Timer::Connect { conn: k, id });
+        if !initial.is_empty() {
+            self.ingest(k, initial);
+        }
+    }
+
+    /// Reads until `WouldBlock`, decoding whole packets straight from the scratch buffer and
+    /// keeping only the bytes of an incomplete packet in the connection.
+    fn read_ready(&mut self, k: usize) {
+        loop {
+            let Some(conn) = self.conns.get_mut(k) else {
+                return;
+            };
+            let from_scratch = conn.rx.is_empty();
+            let result = if from_scratch {
+                conn.stream.read(&mut self.scratch)
+            } else {
+                let old = conn.rx.len();
+                conn.rx
+                    .resize(old + SCRATCH.min(conn.rx.capacity().max(4096)), 0);
+                let r = conn.stream.read(conn.rx.get_mut(old..).unwrap_or_default());
+                conn.rx.truncate(old + *r.as_ref().unwrap_or(&0));
+                r
+            };
+            match result {
+                Ok(0) => {
+                    self.close(k, Close::Lost);
+                    return;
+                }
+                Ok(n) => {
+                    let now = self.now_ms();
+                    if let Some(c) = self.conns.get_mut(k) {
+                        c.last_rx_ms = now;
+                    }
+                    if from_scratch {
+                        let scratch = std::mem::take(&mut self.scratch);
+                        self.ingest(k, scratch.get(..n).unwrap_or_default());
+                        self.scratch = scratch;
+                    } else {
+                        let rx = self
+                            .conns
+                            .get_mut(k)
+                            .map(|c| std::mem::take(&mut c.rx))
+                            .unwrap_or_default();
+                        // `ingest` keeps any incomplete tail in the connection's `rx` again.
+                        self.ingest(k, &rx);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.close(k, Close::Lost);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Decodes and handles every whole packet in `data`; an incomplete tail is kept in the
+    /// connection's `rx`.
+    fn ingest(&mut self, k: usize, data: &[u8]) {
+        let max = self.shared.limits.max_packet_size;
+        let mut pos = 0;
+        while pos < data.len() {
+            let Some(conn) = self.conns.get(k) else {
+                return;
+            };
+            let version = conn.version;
+            let rest = data.get(pos..).unwrap_or_default();
+            let frame = match packets::parse_frame(rest, max) {
+                Ok(Status::Complete(f)) => f,
+                Ok(Status::Partial(_)) => break,
+                Err(e) => {
+                    self.violation(k, e);
+                    return;
+                }
+            };
+            let packet = match Packet::decode(&frame, version) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.violation(k, e);
+                    return;
+                }
+            };
+            match self.handle(k, packet) {
+                Flow::Continue => pos += frame.len,
+                Flow::Stop => return,
+                Flow::HandOver(home) => {
+                    self.hand_over(k, home, rest);
+                    return;
+                }
+            }
+        }
+        if let Some(conn) = self.conns.get_mut(k) {
+            let tail = data.get(pos..).unwrap_or_default();
+            conn.rx.clear();
+            conn.rx.extend_from_slice(tail);
+            if conn.rx.is_empty() && conn.rx.capacity() > 0 {
+                conn.rx = Vec::new();
+            }
+        }
+    }
+
+    fn violation(&mut self, k: usize, e: DecodeError) {
+        if let Some(c) = self.conns.get(k) {
+            log::debug!("{}: closing: {e}", c.peer);
+        }
+        self.close(k, Close::Violation(e.reason_code()));
+    }
+
+    /// Moves a connection to the worker its session lives on, with `rx` (CONNECT first).
+    fn hand_over(&mut self, k: usize, home: usize, rx: &[u8]) {
+        let Some(mut conn) = self.conns.try_remove(k) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let mut batch = vec![Inbound::HandOver(conn.stream, conn.peer, rx.to_vec())];
+        self.shared.post(home, &mut batch);
+    }
+
+    fn handle(&mut self, k: usize, packet: Packet<'_>) -> Flow {
+        let Some(conn) = self.conns.get(k) else {
+            return Flow::Stop;
+        };
+        let phase = conn.phase;
+        match (phase, packet) {
+            (Phase::AwaitConnect, Packet::Connect(c)) => self.on_connect(k, &c),
+            (Phase::AwaitConnect, _) => {
+                // MQTT-3.1.0-1: the first packet must be CONNECT.
+                self.close(k, Close::Violation(ReasonCode::ProtocolError));
+                Flow::Stop
+            }
+            (Phase::Active { session }, packet) => self.on_packet(k, session, packet),
+        }
+    }
+
+    fn on_packet(&mut self, k: usize, s: usize, packet: Packet<'_>) -> Flow {
+        match packet {
+            Packet::Publish(p) => return self.on_publish(k, s, &p),
+            Packet::PubAck(a) => {
+                if let Some(session) = self.sessions.get_mut(s) {
+                    session.puback(a.packet_id);
+                }
+                self.pump(s);
+            }
+            Packet::PubRec(a) => {
+                let now = self.now_ms();
+                let known = self
+                    .sessions
+                    .get_mut(s)
+                    .is_some_and(|x| x.pubrec(a.packet_id, now));
+                let mut rel = Ack::new(a.packet_id);
+                if !known {
+                    rel.reason = ReasonCode::PacketIdentifierNotFound;
+                }
+                if a.reason.is_error() && known {
+                    // 5.0: a PUBREC with an error ends the exchange (section 4.3.3).
+                    if let Some(session) = self.sessions.get_mut(s) {
+                        session.pubcomp(a.packet_id);
+                    }
+                    self.pump(s);
+                } else {
+                    self.send(k, &Packet::PubRel(rel));
+                }
+            }
+            Packet::PubRel(a) => {
+                let known = self
+                    .sessions
+                    .get_mut(s)
+                    .is_some_and(|x| x.incoming_qos2.remove(&a.packet_id.get()));
+                let mut comp = Ack::new(a.packet_id);
+                if !known {
+                    comp.reason = ReasonCode::PacketIdentifierNotFound;
+                }
+                self.send(k, &Packet::PubComp(comp));
+            }
+            Packet::PubComp(a) => {
+                if let Some(session) = self.sessions.get_mut(s) {
+                    session.pubcomp(a.packet_id);
+                }
+                self.pump(s);
+            }
+            Packet::Subscribe(sub) => return self.on_subscribe(k, s, &sub),
+            Packet::Unsubscribe(u) => self.on_unsubscribe(k, s, &u),
+            Packet::PingReq => self.send(k, &Packet::PingResp),
+            Packet::Disconnect(d) => return self.on_disconnect(k, s, &d),
+            Packet::Connect(_) => {
+                // MQTT-3.1.0-2: a second CONNECT is a protocol violation.
+                self.close(k, Close::Violation(ReasonCode::ProtocolError));
+                return Flow::Stop;
+            }
+            Packet::Auth(_) => {
+                // No authentication method exists yet, so no AUTH exchange can be under way.
+                self.close(k, Close::Violation(ReasonCode::ProtocolError));
+                return Flow::Stop;
+            }
+            Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
+                // Only a server sends these.
+                self.close(k, Close::Violation(ReasonCode::ProtocolError));
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn on_connect(&mut self, k: usize, c: &Connect<'_>) -> Flow {
+        let v5 = c.protocol.is_v5();
+        if let Some(conn) = self.conns.get_mut(k) {
+            conn.version = c.protocol;
+        }
+        if v5 && c.properties.authentication_method.is_some() {
+            // No enhanced authentication method is configured (MQTT 5.0 section 4.12).
+            return self.refuse(k, ReasonCode::BadAuthenticationMethod);
+        }
+        let n = self.shared.workers.len();
+        let (client_id, assigned): (Arc<str>, bool) = if c.client_id.is_empty() {
+            if !v5 && !c.clean_start {
+                // MQTT-3.1.3-8: an empty ClientId needs CleanSession=1.
+                return self.refuse(k, ReasonCode::ClientIdentifierNotValid);
+            }
+            (self.assign_client_id(), true)
+        } else {
+            let home = home_worker(c.client_id, n);
+            if home != self.index {
+                return Flow::HandOver(home);
+            }
+            (Arc::from(c.client_id), false)
+        };
+
+        let expiry = if v5 {
+            match c.properties.session_expiry_interval.unwrap_or(0) {
+                0 => Expiry::AtClose,
+                u32::MAX => Expiry::Never,
+                s => Expiry::After(s),
+            }
+        } else if c.clean_start {
+            Expiry::AtClose
+        } else {
+            Expiry::Never
+        };
+
+        let now_ms = self.now_ms();
+        let now = Instant::now();
+        // Take over an existing connection of the same client (MQTT-3.1.4-3).
+        let existing = self.by_client.get(&client_id).copied();
+        let mut session_present = false;
+        let slot = match existing {
+            Some(slot) => {
+                let old_conn = self.sessions.get(slot).and_then(|s| s.conn);
+                if let Some(old) = old_conn {
+                    self.take_over(old);
+                }
+                if c.clean_start {
+                    self.clear_session(slot);
+                } else {
+                    session_present = true;
+                }
+                slot
+            }
+            None => {
+                let generation = self.next_generation;
+                self.next_generation = self.next_generation.wrapping_add(1);
+                let entry = self.sessions.vacant_entry();
+                let slot = entry.key();
+                let key = SessionKey {
+                    worker: self.index as u16,
+                    slot: slot as u32,
+                    generation,
+                };
+                entry.insert(Session::new(
+                    Arc::clone(&client_id),
+                    key,
+                    c.protocol,
+                    expiry,
+                ));
+                self.by_client.insert(Arc::clone(&client_id), slot);
+                slot
+            }
+        };
+
+        let max_ka = self.shared.limits.max_keepalive;
+        let mut keep_alive = c.keep_alive;
+        let mut server_keep_alive = None;
+        if v5 && (keep_alive > max_ka || (keep_alive == 0 && max_ka < u16::MAX)) {
+            keep_alive = max_ka;
+            server_keep_alive = Some(max_ka);
+        }
+        let will = c.will.as_ref().map(|w| Arc::new(will_message(w, now)));
+
+        if let Some(session) = self.sessions.get_mut(slot) {
+            session.conn = Some(k);
+            session.version = c.protocol;
+            session.expiry = expiry;
+            session.epoch = session.epoch.wrapping_add(1);
+            session.send_window = if v5 {
+                usize::from(c.properties.receive_maximum.map_or(u16::MAX, |r| r.get()))
+            } else {
+                V3_WINDOW
+            };
+        }
+        let Some(conn) = self.conns.get_mut(k) else {
+            return Flow::Stop;
+        };
+        conn.phase = Phase::Active { session: slot };
+        conn.keep_alive_ms = u64::from(keep_alive) * 1000;
+        conn.last_rx_ms = now_ms;
+        conn.will = will;
+        conn.max_packet_out = c
+            .properties
+            .maximum_packet_size
+            .map_or(usize::MAX, |m| m.get() as usize);
+        let id = conn.id;
+        if keep_alive > 0 {
+            // MQTT-3.1.2-24: one and a half times the keepalive.
+            let deadline = now_ms + u64::from(keep_alive) * 1500;
+            self.timers
+                .insert(deadline, Timer::KeepAlive { conn: k, id });
+        }
+        if !v5 {
+            if let Some(retry) = self.shared.limits.retry_interval {
+                self.timers
+                    .insert(now_ms + duration_ms(retry), Timer::Retry { conn: k, id });
+            }
+        }
+
+        let mut ack = ConnAck::new(session_present, ReasonCode::Success);
+        if v5 {
+            ack.properties = ConnAckProperties {
+                assigned_client_identifier: assigned.then_some(&*client_id),
+                server_keep_alive,
+                topic_alias_maximum: Some(TOPIC_ALIAS_MAX),
+                maximum_packet_size: NonZeroU32::new(self.shared.limits.max_packet_size as u32),
+                retain_available: Some(true),
+                wildcard_subscription_available: Some(true),
+                subscription_identifiers_available: Some(true),
+                shared_subscription_available: Some(true),
+                ..ConnAckProperties::default()
+            };
+        }
+        self.send(k, &Packet::ConnAck(ack));
+        if session_present {
+            self.resume(k, slot);
+        }
+        Flow::Continue
+    }
+
+    /// Refuses a CONNECT with `code` (3.1.1: the nearest return code) and closes.
+    fn refuse(&mut self, k: usize, code: ReasonCode) -> Flow {
+        self.send(k, &Packet::ConnAck(ConnAck::new(false, code)));
+        self.close(k, Close::Shutdown);
+        Flow::Stop
+    }
+
+    /// A client id for an empty one (MQTT-3.1.3-6), chosen so that its session lives here.
+    fn assign_client_id(&mut self) -> Arc<str> {
+        let n = self.shared.workers.len();
+        loop {
+            self.next_client += 1;
+            let id = format!("roost-{}-{:x}", self.index, self.next_client);
+            if home_worker(&id, n) == self.index && !self.by_client.contains_key(id.as_str()) {
+                return id.into();
+            }
+        }
+    }
+
+    /// Closes the connection a new CONNECT with the same client id replaces.
+    fn take_over(&mut self, old: usize) {
+        let Some(conn) = self.conns.get_mut(old) else {
+            return;
+        };
+        conn.phase = Phase::AwaitConnect; // detach from the session before closing
+        let will = conn.will.take();
+        let v5 = conn.version.is_v5();
+        if v5 {
+            encode_into(
+                conn,
+                old,
+                &mut self.dirty,
+                &Packet::Disconnect(Disconnect::new(ReasonCode::SessionTakenOver)),
+            );
+        }
+        self.close(old, Close::Shutdown);
+        // The old connection ended without DISCONNECT, so its will goes out (MQTT-3.1.2-8).
+        if let Some(w) = will {
+            self.route_will(w);
+        }
+    }
+
+    /// Resends what was in flight (DUP set, MQTT-4.4.0-1) and then the queue.
+    fn resume(&mut self, k: usize, s: usize) {
+        let now = Instant::now();
+        let now_ms = self.now_ms();
+        let (Some(session), Some(conn)) = (self.sessions.get_mut(s), self.conns.get_mut(k)) else {
+            return;
+        };
+        for f in session.inflight.iter_mut() {
+            f.sent_ms = now_ms;
+            let packet = match f.state {
+                OutState::AwaitPubComp => Packet::PubRel(Ack::new(f.id)),
+                _ => Packet::Publish(f.delivery.message.to_publish(
+                    QosPid::new(f.delivery.qos, f.id),
+                    true,
+                    f.delivery.retain,
+                    &f.delivery.sub_ids,
+                    now,
+                )),
+            };
+            encode_into(conn, k, &mut self.dirty, &packet);
+        }
+        self.pump(s);
+    }
+
+    /// Sends queued messages while the window and the connection have room.
+    fn pump(&mut self, s: usize) {
+        let now = Instant::now();
+        let now_ms = self.now_ms();
+        let Some(session) = self.sessions.get_mut(s) else {
+            return;
+        };
+        let Some(k) = session.conn else { return };
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
+        while session.window_open() && conn.tx.len() < TX_HIGH_WATER {
+            let Some(d) = session.queue.pop_front() else {
+                break;
+            };
+            if d.message.is_expired(now) {
+                continue;
+            }
+            if d.qos == QoS::AtMostOnce {
+                let p = d
+                    .message
+                    .to_publish(QosPid::AtMostOnce, false, d.retain, &d.sub_ids, now);
+                encode_into(conn, k, &mut self.dirty, &Packet::Publish(p));
+                continue;
+            }
+            let Some(f) = session.start(d, now_ms) else {
+                break;
+            };
+            let p = f.delivery.message.to_publish(
+                QosPid::new(f.delivery.qos, f.id),
+                false,
+                f.delivery.retain,
+                &f.delivery.sub_ids,
+                now,
+            );
+            encode_into(conn, k, &mut self.dirty, &Packet::Publish(p));
+        }
+    }
+
+    fn on_publish(&mut self, k: usize, s: usize, p: &Publish<'_>) -> Flow {
+        let Some(conn) = self.conns.get_mut(k) else {
+            return Flow::Stop;
+        };
+        let v5 = conn.version.is_v5();
+        // Topic aliases (MQTT 5.0 section 3.3.2.3.4).
+        let topic: Arc<str> = match p.properties.topic_alias {
+            Some(alias) => {
+                let a = alias.get();
+                if a > TOPIC_ALIAS_MAX {
+                    self.close(k, Close::Violation(ReasonCode::TopicAliasInvalid)); // MQTT-3.3.2-9
+                    return Flow::Stop;
+                }
+                let idx = usize::from(a - 1);
+                if p.topic.is_empty() {
+                    match conn.aliases.get(idx).cloned().flatten() {
+                        Some(t) => t,
+                        None => {
+                            self.close(k, Close::Violation(ReasonCode::ProtocolError));
+                            return Flow::Stop;
+                        }
+                    }
+                } else {
+                    let t: Arc<str> = Arc::from(p.topic);
+                    if conn.aliases.len() <= idx {
+                        conn.aliases.resize(idx + 1, None);
+                    }
+                    if let Some(slot) = conn.aliases.get_mut(idx) {
+                        *slot = Some(Arc::clone(&t));
+                    }
+                    t
+                }
+            }
+            None => Arc::from(p.topic),
+        };
+        let qos_pid = p.qos_pid;
+        // MQTT-3.3.2-... : a payload declared UTF-8 must be UTF-8 (5.0, reason 0x99).
+        if v5
+            && p.properties.payload_is_utf8 == Some(true)
+            && std::str::from_utf8(p.payload).is_err()
+        {
+            match qos_pid {
+                QosPid::AtMostOnce => {
+                    self.close(k, Close::Violation(ReasonCode::PayloadFormatInvalid));
+                    return Flow::Stop;
+                }
+                QosPid::AtLeastOnce(id) => self.send(
+                    k,
+                    &Packet::PubAck(reason_ack(id, ReasonCode::PayloadFormatInvalid)),
+                ),
+                QosPid::ExactlyOnce(id) => self.send(
+                    k,
+                    &Packet::PubRec(reason_ack(id, ReasonCode::PayloadFormatInvalid)),
+                ),
+            }
+            return Flow::Continue;
+        }
+        if let QosPid::ExactlyOnce(id) = qos_pid {
+            let seen = self
+                .sessions
+                .get(s)
+                .is_some_and(|x| x.incoming_qos2.contains(&id.get()));
+            if seen {
+                // A re-sent QoS 2 PUBLISH: acknowledged again, not delivered twice (MQTT-4.3.3-9).
+                self.send(k, &Packet::PubRec(Ack::new(id)));
+                return Flow::Continue;
+            }
+        }
+        let origin = self.sessions.get(s).map(|x| x.key);
+        let message = Arc::new(Message::from_publish(p, topic, origin, Instant::now()));
+        if p.retain {
+            self.retain(&message);
+        }
+        let matched = self.route(message);
+        let reason = if matched == 0 && v5 {
+            ReasonCode::NoMatchingSubscribers
+        } else {
+            ReasonCode::Success
+        };
+        match qos_pid {
+            QosPid::AtMostOnce => {}
+            QosPid::AtLeastOnce(id) => self.send(k, &Packet::PubAck(reason_ack(id, reason))),
+            QosPid::ExactlyOnce(id) => {
+                if let Some(x) = self.sessions.get_mut(s) {
+                    x.incoming_qos2.insert(id.get());
+                }
+                self.send(k, &Packet::PubRec(reason_ack(id, reason)));
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Stores or deletes (empty payload, MQTT-3.3.1-10) the retained message of a topic.
+    fn retain(&self, message: &Arc<Message>) {
+        let Ok(name) = TopicName::parse(&message.topic) else {
+            return;
+        };
+        let value = (!message.payload.is_empty()).then(|| Arc::clone(message));
+        let mut store = self
+            .shared
+            .retained
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        store.set(&name, value);
+    }
+
+    /// Delivers a message to every matching subscription: one delivery per session with the
+    /// highest granted QoS and all subscription ids. Returns how many sessions it went to.
+    fn route(&mut self, message: Arc<Message>) -> usize {
+        let mut matches = std::mem::take(&mut self.matches);
+        matches.clear();
+        {
+            let subs = self.shared.subs.read().unwrap_or_else(|e| e.into_inner());
+            subs.for_each_match(&message.topic, |m| match m {
+                crate::topic::Match::Normal(key, info) => matches.push((*key, *info)),
+                crate::topic::Match::Shared(group) => {
+                    if let Some((key, info)) = group.pick() {
+                        matches.push((*key, *info));
+                    }
+                }
+            });
+        }
+        if matches.len() > 1 {
+            matches.sort_unstable_by_key(|(key, _)| *key);
+        }
+        let mut count = 0;
+        let mut i = 0;
+        while i < matches.len() {
+            let Some(&(key, _)) = matches.get(i) else {
+                break;
+            };
+            let mut j = i;
+            let mut qos = None;
+            let mut retain = false;
+            let mut ids: Vec<NonZeroU32> = Vec::new();
+            while let Some(&(k2, info)) = matches.get(j) {
+                if k2 != key {
+                    break;
+                }
+                j += 1;
+                // MQTT-3.8.3-3: No Local.
+                if info.options.no_local && message.origin == Some(key) {
+                    continue;
+                }
+                let granted = info.options.qos.min(message.qos);
+                qos = Some(qos.map_or(granted, |q: QoS| q.max(granted)));
+                // MQTT-3.3.1-12 / Retain As Published (MQTT-3.3.1-13).
+                retain |= info.options.retain_as_published && message.retain;
+                if let Some(id) = info.id {
+                    ids.push(id);
+                }
+            }
+            i = j;
+            let Some(qos) = qos else { continue };
+            count += 1;
+            let sub_ids: Box<[NonZeroU32]> = ids.into_boxed_slice();
+            if usize::from(key.worker) == self.index {
+                self.deliver(
+                    key,
+                    Delivery {
+                        message: Arc::clone(&message),
+                        qos,
+                        retain,
+                        sub_ids,
+                    },
+                );
+            } else if let Some(out) = self.outboxes.get_mut(usize::from(key.worker)) {
+                let target = Target {
+                    key,
+                    qos,
+                    retain,
+                    sub_ids,
+                };
+                match out.last_mut() {
+                    Some(Inbound::Deliver(m, targets)) if Arc::ptr_eq(m, &message) => {
+                        targets.push(target)
+                    }
+                    _ => out.push(Inbound::Deliver(Arc::clone(&message), vec![target])),
+                }
+            }
+        }
+        self.matches = matches;
+        count
+    }
+
+    /// Hands one message to one session on this worker: sent now if the client is connected
+    /// and has room, queued (QoS 1/2) or dropped (QoS 0) otherwise.
+    fn deliver(&mut self, key: SessionKey, d: Delivery) {
+        let now = Instant::now();
+        let Some(session) = self.sessions.get_mut(key.slot as usize) else {
+            return;
+        };
+        if session.key != key || d.message.is_expired(now) {
+            return;
+        }
+        let max_queued = self.shared.limits.max_queued;
+        let conn = session
+            .conn
+            .and_then(|k| self.conns.get_mut(k).map(|c| (k, c)));
+        let Some((k, conn)) = conn else {
+            if d.qos != QoS::AtMostOnce {
+                session.enqueue(d, max_queued);
+            }
+            return;
+        };
+        let has_room = conn.tx.len() < TX_HIGH_WATER;
+        if d.qos == QoS::AtMostOnce {
+            if has_room {
+                let p = d
+                    .message
+                    .to_publish(QosPid::AtMostOnce, false, d.retain, &d.sub_ids, now);
+                encode_into(conn, k, &mut self.dirty, &Packet::Publish(p));
+            } else {
+                self.dropped_qos0 += 1;
+            }
+            return;
+        }
+        if !has_room || !session.queue.is_empty() || !session.window_open() {
+            session.enqueue(d, max_queued);
+            return;
+        }
+        let now_ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let Some(f) = session.start(d, now_ms) else {
+            return;
+        };
+        let p = f.delivery.message.to_publish(
+            QosPid::new(f.delivery.qos, f.id),
+            false,
+            f.delivery.retain,
+            &f.delivery.sub_ids,
+            now,
+        );
+        encode_into(conn, k, &mut self.dirty, &Packet::Publish(p));
+    }
+
+    fn on_subscribe(&mut self, k: usize, s: usize, sub: &Subscribe<'_>) -> Flow {
+        let Some(conn) = self.conns.get(k) else {
+            return Flow::Stop;
+        };
+        let v5 = conn.version.is_v5();
+        let Some(key) = self.sessions.get(s).map(|x| x.key) else {
+            return Flow::Stop;
+        };
+        let mut reasons = Vec::with_capacity(sub.filters.len());
+        let mut retained: Vec<(Arc<Message>, QoS, bool)> = Vec::new();
+        for entry in &sub.filters {
+            let filter = match SubscriptionFilter::parse(entry.filter) {
+                Ok(f) => f,
+                Err(_) => {
+                    reasons.push(ReasonCode::TopicFilterInvalid); // 3.1.1: 0x80 (MQTT-3.9.3-2)
+                    continue;
+                }
+            };
+            let shared_sub = matches!(filter, SubscriptionFilter::Shared(_));
+            if v5 && shared_sub && entry.options.no_local {
+                // MQTT-3.8.3-4: No Local on a shared subscription is a Protocol Error.
+                self.close(k, Close::Violation(ReasonCode::ProtocolError));
+                return Flow::Stop;
+            }
+            let info = SubInfo {
+                options: entry.options,
+                id: sub.properties.subscription_id,
+            };
+            let existed = self
+                .sessions
+                .get_mut(s)
+                .map(|x| x.subscriptions.insert(filter.clone(), info).is_some())
+                .unwrap_or(false);
+            {
+                let mut subs = self.shared.subs.write().unwrap_or_else(|e| e.into_inner());
+                subs.insert(&filter, key, info);
+            }
+            reasons.push(match entry.options.qos {
+                QoS::AtMostOnce => ReasonCode::Success,
+                QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
+                QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
+            });
+            // MQTT-3.3.1-9 / Retain Handling: retained messages go to new (or every) subscription,
+            // never to a shared one (MQTT 5.0 section 4.8.2).
+            let send = match entry.options.retain_handling {
+                RetainHandling::SendAtSubscribe => true,
+                RetainHandling::SendIfNew => !existed,
+                RetainHandling::DoNotSend => false,
+            };
+            if send && !shared_sub {
+                let store = self
+                    .shared
+                    .retained
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner());
+                store.for_each_matching(filter.topic_filter(), |_, m| {
+                    retained.push((Arc::clone(m), entry.options.qos, true));
+                });
+            }
+        }
+        let ack = SubAck {
+            packet_id: sub.packet_id,
+            reasons,
+            properties: Default::default(),
+        };
+        self.send(k, &Packet::SubAck(ack));
+        for (m, granted, retain) in retained {
+            let qos = granted.min(m.qos);
+            // MQTT-3.3.1-8: retained messages sent on subscribe carry RETAIN=1.
+            self.deliver(
+                key,
+                Delivery {
+                    message: m,
+                    qos,
+                    retain,
+                    sub_ids: sub.properties.subscription_id.into_iter().collect(),
+                },
+            );
+        }
+        Flow::Continue
+    }
+
+    fn on_unsubscribe(&mut self, k: usize, s: usize, u: &Unsubscribe<'_>) {
+        let Some(key) = self.sessions.get(s).map(|x| x.key) else {
+            return;
+        };
+        let mut reasons = Vec::with_capacity(u.filters.len());
+        for text in &u.filters {
+            let Ok(filter) = SubscriptionFilter::parse(text) else {
+                reasons.push(ReasonCode::TopicFilterInvalid);
+                continue;
+            };
+            let removed = self
+                .sessions
+                .get_mut(s)
+                .and_then(|x| x.subscriptions.remove(&filter))
+                .is_some();
+            if removed {
+                let mut subs = self.shared.subs.write().unwrap_or_else(|e| e.into_inner());
+                subs.remove(&filter, key);
+            }
+            reasons.push(if removed {
+                ReasonCode::Success
+            } else {
+                ReasonCode::NoSubscriptionExisted
+            });
+        }
+        let ack = UnsubAck {
+            packet_id: u.packet_id,
+            reasons,
+            properties: Default::default(),
+        };
+        self.send(k, &Packet::UnsubAck(ack));
+    }
+
+    fn on_disconnect(&mut self, k: usize, s: usize, d: &Disconnect<'_>) -> Flow {
+        if let Some(interval) = d.properties.session_expiry_interval {
+            let Some(session) = self.sessions.get_mut(s) else {
+                return Flow::Stop;
+            };
+            if session.expiry == Expiry::AtClose && interval != 0 {
+                // MQTT-3.14.2-2: 0 at CONNECT cannot become non-zero at DISCONNECT.
+                self.close(k, Close::Violation(ReasonCode::ProtocolError));
+                return Flow::Stop;
+            }
+            session.expiry = match interval {
+                0 => Expiry::AtClose,
+                u32::MAX => Expiry::Never,
+                x => Expiry::After(x),
+            };
+        }
+        let send_will = d.reason == ReasonCode::DisconnectWithWillMessage;
+        self.close(k, Close::Normal { send_will });
+        Flow::Stop
+    }
+
+    fn on_timer(&mut self, t: Timer, now: u64) {
+        match t {
+            Timer::Connect { conn, id } => {
+                if self
+                    .conns
+                    .get(conn)
+                    .is_some_and(|c| c.id == id && c.phase == Phase::AwaitConnect)
+                {
+                    if let Some(c) = self.conns.get(conn) {
+                        log::debug!("{}: no CONNECT in time", c.peer);
+                    }
+                    self.close(conn, Close::Shutdown);
+                }
+            }
+            Timer::KeepAlive { conn, id } => {
+                let Some(c) = self.conns.get(conn) else {
+                    return;
+                };
+                if c.id != id || c.keep_alive_ms == 0 {
+                    return;
+                }
+                let deadline = c.last_rx_ms + c.keep_alive_ms * 3 / 2;
+                if now >= deadline {
+                    log::debug!("{}: keepalive timeout", c.peer);
+                    self.close(conn, Close::Violation(ReasonCode::KeepAliveTimeout));
+                } else {
+                    self.timers.insert(deadline, Timer::KeepAlive { conn, id });
+                }
+            }
+            Timer::Retry { conn, id } => self.retry(conn, id, now),
+            Timer::SessionExpiry {
+                slot,
+                generation,
+                epoch,
+            } => {
+                let expired = self.sessions.get(slot).is_some_and(|s| {
+                    s.key.generation == generation && s.epoch == epoch && s.conn.is_none()
+                });
+                if expired {
+                    self.end_session(slot);
+                }
+            }
+        }
+    }
+
+    /// 3.1.1 only: resends messages unacknowledged for longer than ROOST_RETRY_INTERVAL.
+    fn retry(&mut self, k: usize, id: u64, now_ms: u64) {
+        let Some(interval) = self.shared.limits.retry_interval.map(duration_ms) else {
+            return;
+        };
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
+        if conn.id != id {
+            return;
+        }
+        if let Phase::Active { session } = conn.phase {
+            if let Some(session) = self.sessions.get_mut(session) {
+                let now = Instant::now();
+                for f in session
+                    .inflight
+                    .iter_mut()
+                    .filter(|f| now_ms.saturating_sub(f.sent_ms) >= interval)
+                {
+                    f.sent_ms = now_ms;
+                    let packet = match f.state {
+                        OutState::AwaitPubComp => Packet::PubRel(Ack::new(f.id)),
+                        _ => Packet::Publish(f.delivery.message.to_publish(
+                            QosPid::new(f.delivery.qos, f.id),
+                            true,
+                            f.delivery.retain,
+                            &f.delivery.sub_ids,
+                            now,
+                        )),
+                    };
+                    encode_into(conn, k, &mut self.dirty, &packet);
+                }
+            }
+        }
+        self.timers
+            .insert(now_ms + interval, Timer::Retry { conn: k, id });
+    }
+
+    /// Encodes `packet` for connection `k` (in its version) and schedules a flush.
+    fn send(&mut self, k: usize, packet: &Packet<'_>) {
+        if let Some(conn) = self.conns.get_mut(k) {
+            encode_into(conn, k, &mut self.dirty, packet);
+        }
+    }
+
+    /// Writes pending output until it is gone or the socket would block.
+    fn flush(&mut self, k: usize) {
+        let Some(conn) = self.conns.get_mut(k) else {
+            return;
+        };
+        let mut written = 0;
+        let mut failed = false;
+        while written < conn.tx.len() {
+            match conn
+                .stream
+                .write(conn.tx.get(written..).unwrap_or_default())
+            {
+                Ok(0) => {
+                    failed = true;
+                    break;
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if failed {
+            conn.tx.clear();
+            self.close(k, Close::Lost);
+            return;
+        }
+        conn.tx.drain(..written);
+        let pending = !conn.tx.is_empty();
+        if !pending && conn.tx.capacity() > TX_KEEP {
+            conn.tx = Vec::new();
+        }
+        if pending != conn.want_write {
+            let interest = if pending {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if self
+                .poll
+                .registry()
+                .reregister(&mut conn.stream, Token(k), interest)
+                .is_ok()
+            {
+                conn.want_write = pending;
+            }
+        }
+        if written > 0 && !pending {
+            if let Phase::Active { session } = conn.phase {
+                let queued = self
+                    .sessions
+                    .get(session)
+                    .is_some_and(|s| !s.queue.is_empty());
+                if queued {
+                    self.pump(session);
+                }
+            }
+        }
+    }
+
+    /// Closes connection `k`: says why (5.0), publishes the will when due, and ends or keeps the
+    /// session according to its expiry.
+    fn close(&mut self, k: usize, why: Close) {
+        let Some(mut conn) = self.conns.try_remove(k) else {
+            return;
+        };
+        if let (Close::Violation(reason), Phase::Active { .. }) = (why, conn.phase) {
+            if conn.version.is_v5() && reason.allowed_in(packets::PacketType::Disconnect) {
+                let _ =
+                    Packet::Disconnect(Disconnect::new(reason)).encode(Version::V5, &mut conn.tx);
+            }
+        }
+        if let (Close::Violation(reason), Phase::AwaitConnect) = (why, conn.phase) {
+            // A 5.0 CONNECT that fails to decode is answered with a CONNACK (MQTT-3.1.4-1..2).
+            if conn.version.is_v5() && reason.allowed_in(packets::PacketType::ConnAck) {
+                let _ =
+                    Packet::ConnAck(ConnAck::new(false, reason)).encode(Version::V5, &mut conn.tx);
+            }
+        }
+        if !conn.tx.is_empty() {
+            let _ = conn.stream.write(&conn.tx);
+        }
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let _ = conn.stream.shutdown(std::net::Shutdown::Both);
+        let Phase::Active { session } = conn.phase else {
+            return;
+        };
+        let send_will = match why {
+            Close::Normal { send_will } => send_will,
+            Close::Lost | Close::Violation(_) => true,
+            Close::Shutdown => false,
+        };
+        if let (true, Some(w)) = (send_will, conn.will.take()) {
+            self.route_will(w);
+        }
+        let now = self.now_ms();
+        let Some(s) = self.sessions.get_mut(session) else {
+            return;
+        };
+        s.conn = None;
+        match s.expiry {
+            Expiry::AtClose => self.end_session(session),
+            Expiry::Never => {}
+            Expiry::After(secs) => {
+                let deadline = now + u64::from(secs) * 1000;
+                let timer = Timer::SessionExpiry {
+                    slot: session,
+                    generation: s.key.generation,
+                    epoch: s.epoch,
+                };
+                self.timers.insert(deadline, timer);
+            }
+        }
+    }
+
+    fn route_will(&mut self, will: Arc<Message>) {
+        if will.retain {
+            self.retain(&will);
+        }
+        self.route(will);
+    }
+
+    /// Discards a session's state and subscriptions (clean start).
+    fn clear_session(&mut self, slot: usize) {
+        let Some(session) = self.sessions.get_mut(slot) else {
+            return;
+        };
+        let key = session.key;
+        let subs = session.clear();
+        if !subs.is_empty() {
+            let mut trie = self.shared.subs.write().unwrap_or_else(|e| e.into_inner());
+            for filter in subs.keys() {
+                trie.remove(filter, key);
+            }
+        }
+    }
+
+    /// Removes a session entirely.
+    fn end_session(&mut self, slot: usize) {
+        self.clear_session(slot);
+        if let Some(session) = self.sessions.try_remove(slot) {
+            self.by_client.remove(&session.client_id);
+        }
+    }
+
+    /// Closes every connection, telling 5.0 clients the server is shutting down.
+    fn shutdown(&mut self) {
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for k in keys {
+            if let Some(conn) = self.conns.get_mut(k) {
+                if conn.version.is_v5() && matches!(conn.phase, Phase::Active { .. }) {
+                    let _ = Packet::Disconnect(Disconnect::new(ReasonCode::ServerShuttingDown))
+                        .encode(Version::V5, &mut conn.tx);
+                }
+            }
+            self.close(k, Close::Shutdown);
+        }
+        log::debug!(
+            "worker {} stopped ({} QoS 0 messages dropped)",
+            self.index,
+            self.dropped_qos0
+        );
+    }
+}
+
+/// What the read loop does after a packet.
+enum Flow {
+    /// Go on with the next packet.
+    Continue,
+    /// The connection is closed or handed over: stop reading it.
+    Stop,
+    /// The session lives on this worker: move the connection there, CONNECT included.
+    HandOver(usize),
+}
+
+/// Encodes `packet` into the connection's output and marks it for flushing. A packet larger
+/// than the client accepts is not sent (MQTT-3.1.2-25).
+fn encode_into(conn: &mut Conn, k: usize, dirty: &mut Vec<usize>, packet: &Packet<'_>) {
+    match packet.encoded_len(conn.version) {
+        Ok(len) if len <= conn.max_packet_out => {}
+        _ => return,
+    }
+    if packet.encode(conn.version, &mut conn.tx).is_ok() && !conn.dirty {
+        conn.dirty = true;
+        dirty.push(k);
+    }
+}
+
+fn reason_ack(id: PacketId, reason: ReasonCode) -> Ack<'static> {
+    let mut a = Ack::new(id);
+    a.reason = reason;
+    a
+}
+
+/// The worker a client id's session lives on: FNV-1a of the id, modulo the worker count.
+fn home_worker(client_id: &str, workers: usize) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in client_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % workers.max(1) as u64) as usize
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The will of a CONNECT as a message (will properties carried over, MQTT 5.0 section 3.1.3.2).
+fn will_message(w: &packets::Will<'_>, now: Instant) -> Message {
+    let p = &w.properties;
+    let has_props = p.payload_is_utf8.is_some()
+        || p.message_expiry_interval.is_some()
+        || p.content_type.is_some()
+        || p.response_topic.is_some()
+        || p.correlation_data.is_some()
+        || !p.user.is_empty();
+    let properties = has_props.then(|| {
+        Box::new(MessageProperties {
+            payload_is_utf8: p.payload_is_utf8,
+            expiry: p.message_expiry_interval.map(|s| (s, now)),
+            content_type: p.content_type.map(Into::into),
+            response_topic: p.response_topic.map(Into::into),
+            correlation_data: p.correlation_data.map(Into::into),
+            user: match p.user {
+                UserProperties::Wire(raw) => raw.into(),
+                UserProperties::Pairs(_) => Box::default(),
+            },
+        })
+    });
+    Message {
+        topic: Arc::from(w.topic),
+        payload: w.payload.into(),
+        qos: w.qos,
+        retain: w.retain,
+        origin: None,
+        properties,
+    }
+}

@@ -1,0 +1,295 @@
+//! One client's session state (MQTT 3.1.1 section 4.1, MQTT 5.0 section 4.1): its subscriptions,
+//! the QoS 1/2 messages in flight to it and queued for it, and the QoS 2 packet ids it sent us
+//! that are not released yet.
+//!
+//! Pure data and rules: it never touches sockets or the clock; the worker applies what it says.
+
+mod packet_id;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use crate::message::{Message, SessionKey};
+use crate::packets::{PacketId, QoS, SubscriptionOptions, Version};
+use crate::topic::SubscriptionFilter;
+
+pub(crate) use packet_id::PacketIds;
+
+/// One message on its way to one subscriber.
+#[derive(Debug, Clone)]
+pub(crate) struct Delivery {
+    /// The shared message.
+    pub(crate) message: Arc<Message>,
+    /// QoS for this subscriber: the lower of the published and the granted QoS.
+    pub(crate) qos: QoS,
+    /// RETAIN as sent to this subscriber.
+    pub(crate) retain: bool,
+    /// Subscription identifiers of every matching subscription (MQTT-3.3.4-4).
+    pub(crate) sub_ids: Box<[NonZeroU32]>,
+}
+
+/// Where an outgoing QoS 1/2 message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutState {
+    /// QoS 1 sent, waiting for PUBACK.
+    AwaitPubAck,
+    /// QoS 2 sent, waiting for PUBREC.
+    AwaitPubRec,
+    /// PUBREL sent, waiting for PUBCOMP.
+    AwaitPubComp,
+}
+
+/// A QoS 1/2 message sent to the client and not yet acknowledged.
+#[derive(Debug, Clone)]
+pub(crate) struct InFlight {
+    /// Its packet identifier.
+    pub(crate) id: PacketId,
+    /// The message and how it was sent.
+    pub(crate) delivery: Delivery,
+    /// Which acknowledgement is awaited.
+    pub(crate) state: OutState,
+    /// When it (or its PUBREL) was last sent, for the optional 3.1.1 retry timer.
+    pub(crate) sent_ms: u64,
+}
+
+/// What a subscription asked for, kept in the trie and in the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SubInfo {
+    /// The subscription options (granted QoS and the 5.0 flags).
+    pub(crate) options: SubscriptionOptions,
+    /// The subscription identifier (5.0).
+    pub(crate) id: Option<NonZeroU32>,
+}
+
+/// When a session ends once its client is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    /// With its network connection (3.1.1 clean session, 5.0 Session Expiry Interval 0).
+    AtClose,
+    /// This many seconds after the connection closes (5.0).
+    After(u32),
+    /// Never (3.1.1 persistent session, 5.0 interval 0xFFFFFFFF).
+    Never,
+}
+
+/// A client's session.
+#[derive(Debug)]
+pub(crate) struct Session {
+    /// The Client Identifier.
+    pub(crate) client_id: Arc<str>,
+    /// This session's identity in routing tables.
+    pub(crate) key: SessionKey,
+    /// The connection's slab key on this worker while the client is connected.
+    pub(crate) conn: Option<usize>,
+    /// The protocol version of the latest connection.
+    pub(crate) version: Version,
+    /// When the session ends after a disconnect.
+    pub(crate) expiry: Expiry,
+    /// Subscriptions, so they can be listed and removed from the trie when the session ends.
+    pub(crate) subscriptions: HashMap<SubscriptionFilter, SubInfo>,
+    /// Outgoing QoS 1/2 messages awaiting acknowledgement, in the order they were sent.
+    pub(crate) inflight: VecDeque<InFlight>,
+    /// Messages waiting for room in the window or for the client to come back.
+    pub(crate) queue: VecDeque<Delivery>,
+    /// Packet identifiers of `inflight`.
+    pub(crate) ids: PacketIds,
+    /// Packet ids of QoS 2 PUBLISHes received and not yet released by PUBREL: a duplicate with
+    /// one of these ids is not delivered again (MQTT-4.3.3-9 / section 4.3.3 method B).
+    pub(crate) incoming_qos2: HashSet<u16>,
+    /// How many messages the client accepts in flight (its Receive Maximum, MQTT-3.3.4-9).
+    pub(crate) send_window: usize,
+    /// Messages dropped because the queue was full, for metrics.
+    pub(crate) dropped: u64,
+    /// Counts connections to this session, so a session-expiry timer armed at one disconnect
+    /// is recognised as stale after a later connect.
+    pub(crate) epoch: u32,
+}
+
+/// What [`Session::enqueue`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// Added to the queue.
+    Added,
+    /// Added, and the oldest queued message was dropped to make room.
+    DroppedOldest,
+}
+
+impl Session {
+    /// A fresh session.
+    pub(crate) fn new(
+        client_id: Arc<str>,
+        key: SessionKey,
+        version: Version,
+        expiry: Expiry,
+    ) -> Self {
+        Session {
+            client_id,
+            key,
+            conn: None,
+            version,
+            expiry,
+            subscriptions: HashMap::new(),
+            inflight: VecDeque::new(),
+            queue: VecDeque::new(),
+            ids: PacketIds::default(),
+            incoming_qos2: HashSet::new(),
+            send_window: usize::from(u16::MAX),
+            dropped: 0,
+            epoch: 0,
+        }
+    }
+
+    /// True when one more QoS 1/2 message may be sent now.
+    pub(crate) fn window_open(&self) -> bool {
+        self.inflight.len() < self.send_window
+    }
+
+    /// Starts sending `delivery` (QoS 1 or 2): allocates its packet id and records it in flight.
+    /// `None` when the window is closed or no id is free.
+    pub(crate) fn start(&mut self, delivery: Delivery, now_ms: u64) -> Option<&InFlight> {
+        if !self.window_open() {
+            return None;
+        }
+        let id = self.ids.allocate()?;
+        let state = if delivery.qos == QoS::ExactlyOnce {
+            OutState::AwaitPubRec
+        } else {
+            OutState::AwaitPubAck
+        };
+        self.inflight.push_back(InFlight {
+            id,
+            delivery,
+            state,
+            sent_ms: now_ms,
+        });
+        self.inflight.back()
+    }
+
+    /// Queues a delivery for later, keeping at most `max` (the oldest is dropped first).
+    pub(crate) fn enqueue(&mut self, delivery: Delivery, max: usize) -> Queued {
+        self.queue.push_back(delivery);
+        if self.queue.len() > max {
+            self.queue.pop_front();
+            self.dropped += 1;
+            Queued::DroppedOldest
+        } else {
+            Queued::Added
+        }
+    }
+
+    /// PUBACK for `id`: true if a QoS 1 message was waiting for it.
+    pub(crate) fn puback(&mut self, id: PacketId) -> bool {
+        self.finish(id, OutState::AwaitPubAck)
+    }
+
+    /// PUBREC for `id`: true if a QoS 2 message was waiting for it (it now waits for PUBCOMP and
+    /// its message is released); false if unknown (MQTT-4.3.3: answer PUBREL anyway).
+    pub(crate) fn pubrec(&mut self, id: PacketId, now_ms: u64) -> bool {
+        match self.inflight.iter_mut().find(|f| f.id == id) {
+            Some(f) if f.state == OutState::AwaitPubRec || f.state == OutState::AwaitPubComp => {
+                f.state = OutState::AwaitPubComp;
+                f.sent_ms = now_ms;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// PUBCOMP for `id`: true if a PUBREL was waiting for it.
+    pub(crate) fn pubcomp(&mut self, id: PacketId) -> bool {
+        self.finish(id, OutState::AwaitPubComp)
+    }
+
+    fn finish(&mut self, id: PacketId, state: OutState) -> bool {
+        let Some(pos) = self
+            .inflight
+            .iter()
+            .position(|f| f.id == id && f.state == state)
+        else {
+            return false;
+        };
+        self.inflight.remove(pos);
+        self.ids.release(id);
+        true
+    }
+
+    /// Forgets everything a clean start discards (MQTT-3.1.2-4 / MQTT-3.1.2-6), returning the
+    /// subscriptions so the caller can remove them from the trie.
+    pub(crate) fn clear(&mut self) -> HashMap<SubscriptionFilter, SubInfo> {
+        self.inflight.clear();
+        self.queue.clear();
+        self.ids = PacketIds::default();
+        self.incoming_qos2.clear();
+        std::mem::take(&mut self.subscriptions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packets::PacketId;
+
+    fn delivery(qos: QoS) -> Delivery {
+        Delivery {
+            message: Arc::new(Message {
+                topic: "t".into(),
+                payload: Box::default(),
+                qos,
+                retain: false,
+                origin: None,
+                properties: None,
+            }),
+            qos,
+            retain: false,
+            sub_ids: Box::default(),
+        }
+    }
+
+    fn session() -> Session {
+        let key = SessionKey {
+            worker: 0,
+            slot: 0,
+            generation: 0,
+        };
+        Session::new("c".into(), key, Version::V3_1_1, Expiry::Never)
+    }
+
+    #[test]
+    fn window_bounds_inflight_and_acks_free_ids() {
+        let mut s = session();
+        s.send_window = 2;
+        let a = s
+            .start(delivery(QoS::AtLeastOnce), 0)
+            .map(|f| f.id)
+            .unwrap();
+        let b = s
+            .start(delivery(QoS::ExactlyOnce), 0)
+            .map(|f| f.id)
+            .unwrap();
+        assert!(
+            s.start(delivery(QoS::AtLeastOnce), 0).is_none(),
+            "MQTT-3.3.4-9"
+        );
+        assert!(!s.puback(b), "PUBACK does not finish a QoS 2 message");
+        assert!(s.puback(a));
+        assert!(!s.puback(a), "a second PUBACK is ignored");
+        assert!(s.pubrec(b, 1));
+        assert!(s.pubcomp(b));
+        assert!(s.inflight.is_empty());
+        assert_eq!(s.ids.in_use(), 0);
+        assert!(!s.pubcomp(PacketId::new(9).unwrap()));
+    }
+
+    #[test]
+    fn queue_drops_oldest_past_max() {
+        let mut s = session();
+        assert_eq!(s.enqueue(delivery(QoS::AtLeastOnce), 2), Queued::Added);
+        assert_eq!(s.enqueue(delivery(QoS::AtLeastOnce), 2), Queued::Added);
+        assert_eq!(
+            s.enqueue(delivery(QoS::AtLeastOnce), 2),
+            Queued::DroppedOldest
+        );
+        assert_eq!((s.queue.len(), s.dropped), (2, 1));
+    }
+}
