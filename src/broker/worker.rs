@@ -148,6 +148,10 @@ pub(crate) struct Worker {
     timers: TimerWheel<Timer>,
     /// The worker clock's zero.
     origin: Instant,
+    /// The time of this loop iteration.
+    now: Instant,
+    /// `now` in milliseconds since `origin`: the timer wheel's clock.
+    now_ms: u64,
     /// Reused read buffer; whole packets are decoded straight out of it.
     scratch: Vec<u8>,
     /// Per destination worker: messages to post at the end of this loop iteration.
@@ -177,6 +181,8 @@ impl Worker {
             by_client: HashMap::new(),
             timers: TimerWheel::new(),
             origin: Instant::now(),
+            now: Instant::now(),
+            now_ms: 0,
             scratch: vec![0; SCRATCH],
             outboxes: (0..n).map(|_| Vec::new()).collect(),
             matches: Vec::new(),
@@ -189,8 +195,10 @@ impl Worker {
         }
     }
 
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    /// Reads the clock once per loop iteration; everything in the iteration uses that time.
+    fn tick(&mut self) {
+        self.now = self.now;
+        self.now_ms = duration_ms(self.now.saturating_duration_since(self.origin));
     }
 
     /// The event loop; returns at shutdown.
@@ -198,7 +206,8 @@ impl Worker {
         let mut events = Events::with_capacity(1024);
         let mut expired = Vec::new();
         loop {
-            let now = self.now_ms();
+            self.tick();
+            let now = self.now_ms;
             let timeout = self
                 .timers
                 .next_deadline()
@@ -212,6 +221,7 @@ impl Worker {
             if self.shared.shutdown.load(Ordering::SeqCst) {
                 break;
             }
+            self.tick();
             for event in events.iter() {
                 match event.token() {
                     WAKER => self.drain_inbox(),
@@ -227,7 +237,7 @@ impl Worker {
             }
             // The waker may have fired before this iteration's poll: check the inbox anyway.
             self.drain_inbox();
-            let now = self.now_ms();
+            let now = self.now_ms;
             self.timers.expire(now, &mut expired);
             for t in expired.drain(..) {
                 self.on_timer(t, now);
@@ -292,7 +302,7 @@ impl Worker {
 
     /// Registers a connection and processes `initial` bytes as if just read.
     fn add_conn(&mut self, mut stream: TcpStream, peer: SocketAddr, initial: &[u8]) {
-        let now = self.now_ms();
+        let now = self.now_ms;
         let entry = self.conns.vacant_entry();
         let k = entry.key();
         if let Err(e) = self
@@ -352,7 +362,7 @@ impl Worker {
                     return;
                 }
                 Ok(n) => {
-                    let now = self.now_ms();
+                    let now = self.now_ms;
                     if let Some(c) = self.conns.get_mut(k) {
                         c.last_rx_ms = now;
                     }
@@ -468,7 +478,7 @@ impl Worker {
                 self.pump(s);
             }
             Packet::PubRec(a) => {
-                let now = self.now_ms();
+                let now = self.now_ms;
                 let known = self
                     .sessions
                     .get_mut(s)
@@ -563,8 +573,8 @@ impl Worker {
             Expiry::Never
         };
 
-        let now_ms = self.now_ms();
-        let now = Instant::now();
+        let now_ms = self.now_ms;
+        let now = self.now;
         // Take over an existing connection of the same client (MQTT-3.1.4-3).
         let existing = self.by_client.get(&client_id).copied();
         let mut session_present = false;
@@ -712,8 +722,8 @@ impl Worker {
 
     /// Resends what was in flight (DUP set, MQTT-4.4.0-1) and then the queue.
     fn resume(&mut self, k: usize, s: usize) {
-        let now = Instant::now();
-        let now_ms = self.now_ms();
+        let now = self.now;
+        let now_ms = self.now_ms;
         let (Some(session), Some(conn)) = (self.sessions.get_mut(s), self.conns.get_mut(k)) else {
             return;
         };
@@ -736,8 +746,8 @@ impl Worker {
 
     /// Sends queued messages while the window and the connection have room.
     fn pump(&mut self, s: usize) {
-        let now = Instant::now();
-        let now_ms = self.now_ms();
+        let now = self.now;
+        let now_ms = self.now_ms;
         let Some(session) = self.sessions.get_mut(s) else {
             return;
         };
@@ -842,7 +852,7 @@ impl Worker {
             }
         }
         let origin = self.sessions.get(s).map(|x| x.key);
-        let message = Arc::new(Message::from_publish(p, topic, origin, Instant::now()));
+        let message = Arc::new(Message::from_publish(p, topic, origin, self.now));
         if p.retain {
             self.retain(&message);
         }
@@ -961,7 +971,7 @@ impl Worker {
     /// Hands one message to one session on this worker: sent now if the client is connected
     /// and has room, queued (QoS 1/2) or dropped (QoS 0) otherwise.
     fn deliver(&mut self, key: SessionKey, d: Delivery) {
-        let now = Instant::now();
+        let now = self.now;
         let Some(session) = self.sessions.get_mut(key.slot as usize) else {
             return;
         };
@@ -994,7 +1004,7 @@ impl Worker {
             session.enqueue(d, max_queued);
             return;
         }
-        let now_ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let now_ms = self.now_ms;
         let Some(f) = session.start(d, now_ms) else {
             return;
         };
@@ -1202,7 +1212,7 @@ impl Worker {
         }
         if let Phase::Active { session } = conn.phase {
             if let Some(session) = self.sessions.get_mut(session) {
-                let now = Instant::now();
+                let now = self.now;
                 for f in session
                     .inflight
                     .iter_mut()
@@ -1332,7 +1342,7 @@ impl Worker {
         if let (true, Some(w)) = (send_will, conn.will.take()) {
             self.route_will(w);
         }
-        let now = self.now_ms();
+        let now = self.now_ms;
         let Some(s) = self.sessions.get_mut(session) else {
             return;
         };
