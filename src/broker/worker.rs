@@ -412,6 +412,13 @@ impl Worker {
             let packet = match Packet::decode(&frame, version) {
                 Ok(p) => p,
                 Err(e) => {
+                    let is_connect = frame.packet_type == packets::PacketType::Connect;
+                    if is_connect && connect_level(frame.body) == Some(5) {
+                        // Answer a broken 5.0 CONNECT in 5.0 (a CONNACK with the reason).
+                        if let Some(c) = self.conns.get_mut(k) {
+                            c.version = Version::V5;
+                        }
+                    }
                     self.violation(k, e);
                     return;
                 }
@@ -1320,10 +1327,14 @@ impl Worker {
             }
         }
         if let (Close::Violation(reason), Phase::AwaitConnect) = (why, conn.phase) {
-            // A 5.0 CONNECT that fails to decode is answered with a CONNACK (MQTT-3.1.4-1..2).
-            if conn.version.is_v5() && reason.allowed_in(packets::PacketType::ConnAck) {
-                let _ =
-                    Packet::ConnAck(ConnAck::new(false, reason)).encode(Version::V5, &mut conn.tx);
+            let connack = Packet::ConnAck(ConnAck::new(false, reason));
+            if reason == ReasonCode::UnsupportedProtocolVersion {
+                // MQTT-3.1.2-2: CONNACK return code 0x01, in 3.1.1 form, then close.
+                let _ = connack.encode(Version::V3_1_1, &mut conn.tx);
+            } else if conn.version.is_v5() && reason.allowed_in(packets::PacketType::ConnAck) {
+                // A 5.0 CONNECT that fails to decode gets a CONNACK with the reason (MQTT 5.0
+                // section 3.1.4) before the close.
+                let _ = connack.encode(Version::V5, &mut conn.tx);
             }
         }
         if !conn.tx.is_empty() {
@@ -1449,6 +1460,12 @@ fn home_worker(client_id: &str, workers: usize) -> usize {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     (h % workers.max(1) as u64) as usize
+}
+
+/// The protocol level of a CONNECT body, read without decoding the rest.
+fn connect_level(body: &[u8]) -> Option<u8> {
+    let name_len = u16::from_be_bytes([*body.first()?, *body.get(1)?]);
+    body.get(2 + usize::from(name_len)).copied()
 }
 
 fn duration_ms(d: Duration) -> u64 {
