@@ -86,7 +86,9 @@ pub(crate) const VARS: &[VarDoc] = &[
     VarDoc {
         name: "ROOST_MAX_KEEPALIVE",
         default: "65535s",
-        description: "Cap on the keepalive a client may ask for, whole seconds from 1s to 65535s.",
+        description: "Largest keepalive a client may use, whole seconds from 1s to 65535s. A 5.0 \
+                      client asking for more (or for none) is told this one (Server Keep Alive); \
+                      a 3.1.1 client is refused with CONNACK 0x02, as Mosquitto does.",
     },
     VarDoc {
         name: "ROOST_MAX_QUEUED",

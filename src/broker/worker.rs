@@ -553,6 +553,12 @@ impl Worker {
             // No enhanced authentication method is configured (MQTT 5.0 section 4.12).
             return self.refuse(k, ReasonCode::BadAuthenticationMethod);
         }
+        let max_ka = self.shared.limits.max_keepalive;
+        let over_max = c.keep_alive > max_ka || (c.keep_alive == 0 && max_ka < u16::MAX);
+        if !v5 && over_max {
+            // 3.1.1 has no way to lower a client's keepalive; like Mosquitto, refuse it (0x02).
+            return self.refuse(k, ReasonCode::ClientIdentifierNotValid);
+        }
         let n = self.shared.workers.len();
         let (client_id, assigned): (Arc<str>, bool) = if c.client_id.is_empty() {
             if !v5 && !c.clean_start {
@@ -619,10 +625,10 @@ impl Worker {
             }
         };
 
-        let max_ka = self.shared.limits.max_keepalive;
         let mut keep_alive = c.keep_alive;
         let mut server_keep_alive = None;
-        if v5 && (keep_alive > max_ka || (keep_alive == 0 && max_ka < u16::MAX)) {
+        if over_max {
+            // MQTT-3.2.2-21: the client must use the Server Keep Alive instead.
             keep_alive = max_ka;
             server_keep_alive = Some(max_ka);
         }
