@@ -8,13 +8,13 @@
 mod worker;
 
 use std::io;
-use std::net::{SocketAddr, TcpListener as StdListener};
+use std::net::TcpListener as StdListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread;
 use std::time::Duration;
 
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::config::Config;
@@ -254,9 +254,4 @@ fn watch_signals(shared: Arc<Shared>, listener: Arc<Waker>) -> Result<(), Error>
             source,
         })?;
     Ok(())
-}
-
-/// The address a stream came from, for logs.
-pub(crate) fn peer_of(stream: &TcpStream) -> Option<SocketAddr> {
-    stream.peer_addr().ok()
 }

@@ -197,7 +197,7 @@ impl Worker {
 
     /// Reads the clock once per loop iteration; everything in the iteration uses that time.
     fn tick(&mut self) {
-        self.now = self.now;
+        self.now = Instant::now();
         self.now_ms = duration_ms(self.now.saturating_duration_since(self.origin));
     }
 
@@ -772,27 +772,10 @@ impl Worker {
             let Some(d) = session.queue.pop_front() else {
                 break;
             };
-            if d.message.is_expired(now) {
-                continue;
-            }
-            if d.qos == QoS::AtMostOnce {
-                let p = d
-                    .message
-                    .to_publish(QosPid::AtMostOnce, false, d.retain, &d.sub_ids, now);
-                encode_into(conn, k, &mut self.dirty, &Packet::Publish(p));
-                continue;
-            }
-            let Some(f) = session.start(d, now_ms) else {
+            if let Err(d) = transmit(conn, k, &mut self.dirty, session, d, now, now_ms) {
+                session.queue.push_front(d);
                 break;
-            };
-            let p = f.delivery.message.to_publish(
-                QosPid::new(f.delivery.qos, f.id),
-                false,
-                f.delivery.retain,
-                &f.delivery.sub_ids,
-                now,
-            );
-            encode_into(conn, k, &mut self.dirty, &Packet::Publish(p));
+            }
         }
     }
 
@@ -1002,33 +985,17 @@ impl Worker {
             return;
         };
         let has_room = conn.tx.len() < TX_HIGH_WATER;
-        if d.qos == QoS::AtMostOnce {
-            if has_room {
-                let p = d
-                    .message
-                    .to_publish(QosPid::AtMostOnce, false, d.retain, &d.sub_ids, now);
-                encode_into(conn, k, &mut self.dirty, &Packet::Publish(p));
-            } else {
-                self.dropped_qos0 += 1;
-            }
+        if d.qos == QoS::AtMostOnce && !has_room {
+            self.dropped_qos0 += 1;
             return;
         }
-        if !has_room || !session.queue.is_empty() || !session.window_open() {
+        if d.qos != QoS::AtMostOnce && (!has_room || !session.queue.is_empty()) {
             session.enqueue(d, max_queued);
             return;
         }
-        let now_ms = self.now_ms;
-        let Some(f) = session.start(d, now_ms) else {
-            return;
-        };
-        let p = f.delivery.message.to_publish(
-            QosPid::new(f.delivery.qos, f.id),
-            false,
-            f.delivery.retain,
-            &f.delivery.sub_ids,
-            now,
-        );
-        encode_into(conn, k, &mut self.dirty, &Packet::Publish(p));
+        if let Err(d) = transmit(conn, k, &mut self.dirty, session, d, now, self.now_ms) {
+            session.enqueue(d, max_queued);
+        }
     }
 
     fn on_subscribe(&mut self, k: usize, s: usize, sub: &Subscribe<'_>) -> Flow {
@@ -1439,17 +1406,58 @@ enum Flow {
     HandOver(usize),
 }
 
+/// Sends `d` on `conn` now: QoS 0 as it is, QoS 1/2 with a packet id from the session's window.
+/// A message larger than the client accepts is dropped as if sent (MQTT-3.1.2-25). Gives `d`
+/// back when the window is closed.
+fn transmit(
+    conn: &mut Conn,
+    k: usize,
+    dirty: &mut Vec<usize>,
+    session: &mut Session,
+    d: Delivery,
+    now: Instant,
+    now_ms: u64,
+) -> Result<(), Delivery> {
+    if d.message.is_expired(now) {
+        return Ok(()); // MQTT-3.3.2-5
+    }
+    let id = match d.qos {
+        QoS::AtMostOnce => None,
+        _ => match session.reserve() {
+            Some(id) => Some(id),
+            None => return Err(d),
+        },
+    };
+    let qos_pid = id.map_or(QosPid::AtMostOnce, |id| QosPid::new(d.qos, id));
+    let publish = d
+        .message
+        .to_publish(qos_pid, false, d.retain, &d.sub_ids, now);
+    let sent = encode_into(conn, k, dirty, &Packet::Publish(publish));
+    match id {
+        Some(id) if sent => session.record(id, d, now_ms),
+        Some(id) => {
+            session.ids.release(id);
+        }
+        None => {}
+    }
+    Ok(())
+}
+
 /// Encodes `packet` into the connection's output and marks it for flushing. A packet larger
 /// than the client accepts is not sent (MQTT-3.1.2-25).
-fn encode_into(conn: &mut Conn, k: usize, dirty: &mut Vec<usize>, packet: &Packet<'_>) {
+fn encode_into(conn: &mut Conn, k: usize, dirty: &mut Vec<usize>, packet: &Packet<'_>) -> bool {
     match packet.encoded_len(conn.version) {
         Ok(len) if len <= conn.max_packet_out => {}
-        _ => return,
+        _ => return false,
     }
-    if packet.encode(conn.version, &mut conn.tx).is_ok() && !conn.dirty {
+    if packet.encode(conn.version, &mut conn.tx).is_err() {
+        return false;
+    }
+    if !conn.dirty {
         conn.dirty = true;
         dirty.push(k);
     }
+    true
 }
 
 fn reason_ack(id: PacketId, reason: ReasonCode) -> Ack<'static> {

@@ -145,13 +145,17 @@ impl Session {
         self.inflight.len() < self.send_window
     }
 
-    /// Starts sending `delivery` (QoS 1 or 2): allocates its packet id and records it in flight.
-    /// `None` when the window is closed or no id is free.
-    pub(crate) fn start(&mut self, delivery: Delivery, now_ms: u64) -> Option<&InFlight> {
+    /// Reserves the packet id for one more QoS 1/2 message, if the window has room
+    /// (MQTT-3.3.4-9) and an id is free; [`Session::record`] then puts the message in flight.
+    pub(crate) fn reserve(&mut self) -> Option<PacketId> {
         if !self.window_open() {
             return None;
         }
-        let id = self.ids.allocate()?;
+        self.ids.allocate()
+    }
+
+    /// Records `delivery`, sent with `id` from [`Session::reserve`], as in flight.
+    pub(crate) fn record(&mut self, id: PacketId, delivery: Delivery, now_ms: u64) {
         let state = if delivery.qos == QoS::ExactlyOnce {
             OutState::AwaitPubRec
         } else {
@@ -163,7 +167,6 @@ impl Session {
             state,
             sent_ms: now_ms,
         });
-        self.inflight.back()
     }
 
     /// Queues a delivery for later, keeping at most `max` (the oldest is dropped first).
@@ -267,10 +270,7 @@ mod tests {
             .start(delivery(QoS::ExactlyOnce), 0)
             .map(|f| f.id)
             .unwrap();
-        assert!(
-            s.start(delivery(QoS::AtLeastOnce), 0).is_none(),
-            "MQTT-3.3.4-9"
-        );
+        assert!(s.reserve().is_none(), "MQTT-3.3.4-9");
         assert!(!s.puback(b), "PUBACK does not finish a QoS 2 message");
         assert!(s.puback(a));
         assert!(!s.puback(a), "a second PUBACK is ignored");
