@@ -44,6 +44,9 @@ const TX_HIGH_WATER: usize = 1024 * 1024;
 const TX_KEEP: usize = 16 * 1024;
 /// QoS 1/2 messages in flight to a 3.1.1 client (5.0 clients set their own Receive Maximum).
 const V3_WINDOW: usize = 256;
+/// QoS 2 messages a 5.0 client may have unreleased towards roost (sent as Receive Maximum;
+/// QoS 1 messages are acknowledged at once and never count).
+const RECEIVE_MAX: u16 = 1024;
 /// Topic aliases a 5.0 client may use towards roost (sent as Topic Alias Maximum).
 const TOPIC_ALIAS_MAX: u16 = 64;
 
@@ -78,6 +81,12 @@ enum Timer {
     KeepAlive { conn: usize, id: u64 },
     /// 3.1.1 in-session resend of unacknowledged messages (ROOST_RETRY_INTERVAL).
     Retry { conn: usize, id: u64 },
+    /// A delayed will comes due (MQTT 5.0 section 3.1.3.2.2).
+    WillDelay {
+        slot: usize,
+        generation: u32,
+        epoch: u32,
+    },
     /// An offline 5.0 session's expiry.
     SessionExpiry {
         slot: usize,
@@ -130,6 +139,8 @@ struct Conn {
     last_rx_ms: u64,
     /// The will message, published if the connection ends without DISCONNECT.
     will: Option<Arc<Message>>,
+    /// Will Delay Interval in seconds (5.0; 0 = publish at once).
+    will_delay: u32,
     /// Inbound topic aliases (5.0), index = alias - 1.
     aliases: Vec<Option<Arc<str>>>,
     /// The client's Maximum Packet Size (5.0): larger messages are not sent to it
@@ -328,6 +339,7 @@ impl Worker {
             keep_alive_ms: 0,
             last_rx_ms: now,
             will: None,
+            will_delay: 0,
             aliases: Vec::new(),
             max_packet_out: usize::MAX,
         });
@@ -595,7 +607,16 @@ impl Worker {
             Some(slot) => {
                 let old_conn = self.sessions.get(slot).and_then(|s| s.conn);
                 if let Some(old) = old_conn {
-                    self.take_over(old);
+                    self.take_over(old, c.clean_start);
+                }
+                // A delayed will is not sent when the client comes back in time, unless the
+                // session it belongs to ends now (MQTT-3.1.3-9, section 3.1.3.2.2).
+                let pending = self
+                    .sessions
+                    .get_mut(slot)
+                    .and_then(|s| s.pending_will.take());
+                if let (true, Some(w)) = (c.clean_start, pending) {
+                    self.route_will(w);
                 }
                 if c.clean_start {
                     self.clear_session(slot);
@@ -652,6 +673,11 @@ impl Worker {
         conn.keep_alive_ms = u64::from(keep_alive) * 1000;
         conn.last_rx_ms = now_ms;
         conn.will = will;
+        conn.will_delay = c
+            .will
+            .as_ref()
+            .and_then(|w| w.properties.will_delay_interval)
+            .unwrap_or(0);
         conn.max_packet_out = c
             .properties
             .maximum_packet_size
@@ -676,6 +702,7 @@ impl Worker {
                 assigned_client_identifier: assigned.then_some(&*client_id),
                 server_keep_alive,
                 topic_alias_maximum: Some(TOPIC_ALIAS_MAX),
+                receive_maximum: std::num::NonZeroU16::new(RECEIVE_MAX),
                 maximum_packet_size: NonZeroU32::new(self.shared.limits.max_packet_size as u32),
                 retain_available: Some(true),
                 wildcard_subscription_available: Some(true),
@@ -711,13 +738,15 @@ impl Worker {
     }
 
     /// Closes the connection a new CONNECT with the same client id replaces.
-    fn take_over(&mut self, old: usize) {
+    fn take_over(&mut self, old: usize, clean_start: bool) {
         let Some(conn) = self.conns.get_mut(old) else {
             return;
         };
         conn.phase = Phase::AwaitConnect; // detach from the session before closing
         let will = conn.will.take();
         let v5 = conn.version.is_v5();
+        // A delayed will of a session that continues is cancelled by the new connection.
+        let delayed = v5 && conn.will_delay > 0 && !clean_start;
         if v5 {
             encode_into(
                 conn,
@@ -728,7 +757,7 @@ impl Worker {
         }
         self.close(old, Close::Shutdown);
         // The old connection ended without DISCONNECT, so its will goes out (MQTT-3.1.2-8).
-        if let Some(w) = will {
+        if let (false, Some(w)) = (delayed, will) {
             self.route_will(w);
         }
     }
@@ -845,6 +874,12 @@ impl Worker {
                 // A re-sent QoS 2 PUBLISH: acknowledged again, not delivered twice (MQTT-4.3.3-9).
                 self.send(k, &Packet::PubRec(Ack::new(id)));
                 return Flow::Continue;
+            }
+            let unreleased = self.sessions.get(s).map_or(0, |x| x.incoming_qos2.len());
+            if v5 && unreleased >= usize::from(RECEIVE_MAX) {
+                // MQTT-3.3.4-8: more unacknowledged QoS 2 PUBLISHes than our Receive Maximum.
+                self.close(k, Close::Violation(ReasonCode::ReceiveMaximumExceeded));
+                return Flow::Stop;
             }
         }
         let origin = self.sessions.get(s).map(|x| x.key);
@@ -1164,6 +1199,18 @@ impl Worker {
                 }
             }
             Timer::Retry { conn, id } => self.retry(conn, id, now),
+            Timer::WillDelay {
+                slot,
+                generation,
+                epoch,
+            } => {
+                let due = self.sessions.get_mut(slot).filter(|s| {
+                    s.key.generation == generation && s.epoch == epoch && s.conn.is_none()
+                });
+                if let Some(w) = due.and_then(|s| s.pending_will.take()) {
+                    self.route_will(w);
+                }
+            }
             Timer::SessionExpiry {
                 slot,
                 generation,
@@ -1323,10 +1370,29 @@ impl Worker {
             Close::Lost | Close::Violation(_) => true,
             Close::Shutdown => false,
         };
-        if let (true, Some(w)) = (send_will, conn.will.take()) {
-            self.route_will(w);
-        }
         let now = self.now_ms;
+        if let (true, Some(w)) = (send_will, conn.will.take()) {
+            let delayed = conn.will_delay > 0
+                && self
+                    .sessions
+                    .get(session)
+                    .is_some_and(|s| s.expiry != Expiry::AtClose);
+            if delayed {
+                // Held until the delay ends or the session does, whichever is first.
+                if let Some(s) = self.sessions.get_mut(session) {
+                    s.pending_will = Some(w);
+                    let timer = Timer::WillDelay {
+                        slot: session,
+                        generation: s.key.generation,
+                        epoch: s.epoch,
+                    };
+                    self.timers
+                        .insert(now + u64::from(conn.will_delay) * 1000, timer);
+                }
+            } else {
+                self.route_will(w);
+            }
+        }
         let Some(s) = self.sessions.get_mut(session) else {
             return;
         };
@@ -1368,8 +1434,15 @@ impl Worker {
         }
     }
 
-    /// Removes a session entirely.
+    /// Removes a session entirely; a will still held back goes out now (MQTT-3.1.3-9).
     fn end_session(&mut self, slot: usize) {
+        if let Some(w) = self
+            .sessions
+            .get_mut(slot)
+            .and_then(|s| s.pending_will.take())
+        {
+            self.route_will(w);
+        }
         self.clear_session(slot);
         if let Some(session) = self.sessions.try_remove(slot) {
             self.by_client.remove(&session.client_id);

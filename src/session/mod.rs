@@ -101,6 +101,8 @@ pub(crate) struct Session {
     pub(crate) send_window: usize,
     /// Messages dropped because the queue was full, for metrics.
     pub(crate) dropped: u64,
+    /// A will whose Will Delay Interval is running (5.0), sent when it ends or the session does.
+    pub(crate) pending_will: Option<Arc<Message>>,
     /// Counts connections to this session, so a session-expiry timer armed at one disconnect
     /// is recognised as stale after a later connect.
     pub(crate) epoch: u32,
@@ -137,6 +139,7 @@ impl Session {
             send_window: usize::from(u16::MAX),
             dropped: 0,
             epoch: 0,
+            pending_will: None,
         }
     }
 
