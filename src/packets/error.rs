@@ -99,6 +99,10 @@ pub enum DecodeError {
     /// Reserved bits of the subscription options are set (MQTT-3.8.3-4, MQTT-3.8.3-5).
     #[error("reserved subscription option bits set")]
     SubscriptionOptionsReserved,
+    /// A Maximum QoS of 3 in subscription options: a Protocol Error in MQTT 5.0 (section
+    /// 3.8.3.1), where a QoS of 3 elsewhere is a Malformed Packet (3.1.1: MQTT-3-8.3-4).
+    #[error("maximum QoS 3 in subscription options")]
+    InvalidSubscriptionQoS,
     /// Retain Handling of 3 (MQTT 5.0 section 3.8.3.1).
     #[error("retain handling 3")]
     InvalidRetainHandling,

@@ -288,7 +288,8 @@ impl<'a> Packet<'a> {
     }
 
     /// Appends the packet, encoded for `version`, to `out`; returns the number of bytes written.
-    /// `out` grows once, by exactly that many bytes.
+    /// `out` reserves room for exactly that many bytes once (`Vec::reserve`, so it may round
+    /// its capacity up) and never reallocates while writing.
     pub fn encode(&self, version: Version, out: &mut Vec<u8>) -> Result<usize, EncodeError> {
         let remaining = self.remaining_len(version)?;
         writer::check_varint(remaining)?;

@@ -246,6 +246,7 @@ impl DecodeError {
             | E::EmptyTopicWithoutAlias
             | E::EmptySubscribe
             | E::EmptyUnsubscribe
+            | E::InvalidSubscriptionQoS
             | E::InvalidRetainHandling => R::ProtocolError,
             // A packet that cannot be parsed (section 1.2, "Malformed Packet").
             E::InvalidPacketType(_)

@@ -106,7 +106,7 @@ impl SubscriptionOptions {
         if b & reserved != 0 {
             return Err(DecodeError::SubscriptionOptionsReserved); // MQTT-3.8.3-4, MQTT-3.8.3-5
         }
-        let qos = QoS::from_u8(b & 0b11).ok_or(DecodeError::InvalidQoS)?;
+        let qos = QoS::from_u8(b & 0b11).ok_or(DecodeError::InvalidSubscriptionQoS)?;
         let retain_handling = match (b >> 4) & 0b11 {
             0 => RetainHandling::SendAtSubscribe,
             1 => RetainHandling::SendIfNew,
