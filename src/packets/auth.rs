@@ -48,10 +48,11 @@ impl<'a> Auth<'a> {
     pub(crate) fn decode(body: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body);
         let mut a = Auth::default();
-        // Section 3.15.2.1: no reason and no properties means Success.
+        // Section 3.15.2.1: the reason code and the properties are left out together, and
+        // only for Success; otherwise the Authentication Method must be there (3.15.2.2.2).
         if !r.is_empty() {
             a.reason = read_reason(&mut r, PacketType::Auth)?;
-            if !r.is_empty() {
+            {
                 let p = &mut a.properties;
                 let mut any_user = false;
                 let raw = properties::decode(&mut r, PropertyContext::Auth, |prop| match prop {
@@ -68,6 +69,11 @@ impl<'a> Auth<'a> {
             }
         }
         r.finish()?;
+        if !body.is_empty() && a.properties.authentication_method.is_none() {
+            return Err(DecodeError::InvalidPropertyValue(
+                super::PropertyId::AuthenticationMethod,
+            ));
+        }
         Ok(a)
     }
 
@@ -80,6 +86,11 @@ impl<'a> Auth<'a> {
     }
 
     pub(crate) fn remaining_len(&self) -> Result<usize, EncodeError> {
+        if !self.is_short() && self.properties.authentication_method.is_none() {
+            return Err(EncodeError::InvalidValue(
+                "AUTH needs an Authentication Method",
+            ));
+        }
         if !self.reason.allowed_in(PacketType::Auth) {
             return Err(EncodeError::InvalidValue("reason code not allowed in AUTH"));
         }

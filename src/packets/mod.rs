@@ -333,6 +333,11 @@ impl<'a> Packet<'a> {
             Packet::ConnAck(p) => p.remaining_len(v5),
             Packet::Publish(p) => p.remaining_len(v5),
             Packet::PubAck(p) | Packet::PubRec(p) | Packet::PubRel(p) | Packet::PubComp(p) => {
+                if v5 && !p.reason.allowed_in(self.packet_type()) {
+                    return Err(EncodeError::InvalidValue(
+                        "reason code not allowed in this packet",
+                    ));
+                }
                 p.remaining_len(v5)
             }
             Packet::Subscribe(p) => p.remaining_len(v5),

@@ -254,6 +254,21 @@ impl<'a> SubAck<'a> {
     }
 
     pub(crate) fn remaining_len(&self, v5: bool) -> Result<usize, EncodeError> {
+        if self.reasons.is_empty() {
+            return Err(EncodeError::InvalidValue(
+                "SUBACK needs a reason code per filter",
+            ));
+        }
+        if v5
+            && !self
+                .reasons
+                .iter()
+                .all(|r| r.allowed_in(PacketType::SubAck))
+        {
+            return Err(EncodeError::InvalidValue(
+                "reason code not allowed in SUBACK",
+            ));
+        }
         let mut len = 2 + self.reasons.len();
         if v5 {
             len += Block::measure(|f| self.properties.visit(f))?.encoded_len();
@@ -335,12 +350,24 @@ impl<'a> Unsubscribe<'a> {
 
 impl<'a> UnsubAck<'a> {
     pub(crate) fn decode(body: &'a [u8], v5: bool) -> Result<Self, DecodeError> {
+        if !v5 {
+            // MQTT 3.1.1 UNSUBACK has no payload (section 3.11.3).
+            let mut r = Reader::new(body);
+            let packet_id = PacketId::read(&mut r)?;
+            r.finish()?;
+            let properties = AckProperties::default();
+            return Ok(UnsubAck {
+                packet_id,
+                reasons: Vec::new(),
+                properties,
+            });
+        }
         let (packet_id, reasons, properties) = decode_ack_codes(
             body,
             PacketType::UnsubAck,
             PropertyContext::UnsubAck,
             v5,
-            |_| None, // MQTT 3.1.1 UNSUBACK has no payload (section 3.11.3).
+            |_| None, // not reached: 3.1.1 is handled above
         )?;
         if v5 && reasons.is_empty() {
             return Err(DecodeError::EmptyAck);
@@ -355,6 +382,20 @@ impl<'a> UnsubAck<'a> {
     pub(crate) fn remaining_len(&self, v5: bool) -> Result<usize, EncodeError> {
         if !v5 {
             return Ok(2);
+        }
+        if self.reasons.is_empty() {
+            return Err(EncodeError::InvalidValue(
+                "UNSUBACK needs a reason code per filter",
+            ));
+        }
+        if !self
+            .reasons
+            .iter()
+            .all(|r| r.allowed_in(PacketType::UnsubAck))
+        {
+            return Err(EncodeError::InvalidValue(
+                "reason code not allowed in UNSUBACK",
+            ));
         }
         Ok(2 + Block::measure(|f| self.properties.visit(f))?.encoded_len() + self.reasons.len())
     }

@@ -265,14 +265,10 @@ mod tests {
     fn window_bounds_inflight_and_acks_free_ids() {
         let mut s = session();
         s.send_window = 2;
-        let a = s
-            .start(delivery(QoS::AtLeastOnce), 0)
-            .map(|f| f.id)
-            .unwrap();
-        let b = s
-            .start(delivery(QoS::ExactlyOnce), 0)
-            .map(|f| f.id)
-            .unwrap();
+        let a = s.reserve().unwrap();
+        s.record(a, delivery(QoS::AtLeastOnce), 0);
+        let b = s.reserve().unwrap();
+        s.record(b, delivery(QoS::ExactlyOnce), 0);
         assert!(s.reserve().is_none(), "MQTT-3.3.4-9");
         assert!(!s.puback(b), "PUBACK does not finish a QoS 2 message");
         assert!(s.puback(a));

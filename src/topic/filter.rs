@@ -429,7 +429,8 @@ pub(super) mod tests {
     fn subscription_filter_table() {
         let too_long = format!("$share/g/{}", "a".repeat(MAX_TOPIC_LEN));
         // (text, Ok((group, filter)) or the error); group "" means a normal filter.
-        let cases: &[(&str, Result<(&str, &str), TopicError>)] = &[
+        type Expect = Result<(&'static str, &'static str), TopicError>;
+        let cases: &[(&str, Expect)] = &[
             ("a/b", Ok(("", "a/b"))),
             ("#", Ok(("", "#"))),
             ("$share", Ok(("", "$share"))),

@@ -45,7 +45,7 @@ impl<V> RetainedStore<V> {
     /// Retains `value` for `topic`, replacing the previous one (MQTT-3.3.1-5), or deletes it when
     /// `value` is `None` (MQTT-3.3.1-6, MQTT-3.3.1-7). Returns the previous value.
     pub(crate) fn set(&mut self, topic: &TopicName, value: Option<V>) -> Option<V> {
-        let old = match value {
+        match value {
             Some(value) => {
                 let node = self.root.descend_or_create(topic.as_str());
                 match &mut node.retained {
@@ -64,8 +64,7 @@ impl<V> RetainedStore<V> {
                 }
                 old
             }
-        };
-        old
+        }
     }
 
     /// The value retained for exactly `topic`.
