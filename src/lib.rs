@@ -2,5 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+#[allow(dead_code)] // Not called by the broker yet.
+mod timer;
 #[allow(dead_code, unused_imports)] // Not called by the broker yet.
 mod topic;
