@@ -194,7 +194,7 @@ const CASES: &[Case] = &[
     case("3.1.1 §3.1.3 (nothing after the last CONNECT field)", V3, &[0x10, 0x0E, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x3C, 0x00, 0x01, b'c', 0x00], E::TrailingBytes, MALFORMED),
     case("3.1.1 §3.4.1 (PUBACK remaining length 2)", V3, &[0x40, 0x03, 0x00, 0x01, 0x00], E::TrailingBytes, MALFORMED),
     case("5.0 §3.14.2.2 (nothing after the properties)", V5, &[0xE0, 0x03, 0x00, 0x00, 0x00], E::TrailingBytes, MALFORMED),
-    case("3.1.1 §3.11 (UNSUBACK has no payload)", V3, &[0xB0, 0x03, 0x00, 0x01, 0x00], E::InvalidReasonCode { packet: T::UnsubAck, code: 0x00 }, MALFORMED),
+    case("3.1.1 §3.11 (UNSUBACK has no payload)", V3, &[0xB0, 0x03, 0x00, 0x01, 0x00], E::TrailingBytes, MALFORMED),
     // ---- Maximum packet size, judged from the fixed header alone.
     Case { max: 1 << 20, ..case("MQTT-3.2.2-15 (256 MB announced)", V5, &[0x30, 0xFF, 0xFF, 0xFF, 0x7F], E::PacketTooLarge { size: 268_435_460, max: 1 << 20 }, TOO_LARGE) },
     Case { max: 8, ..case("MQTT-3.2.2-15 (one byte over)", V5, &[0x30, 0x07], E::PacketTooLarge { size: 9, max: 8 }, TOO_LARGE) },
@@ -358,4 +358,30 @@ fn reason_code_table_covers_the_documented_codes() {
         ]
     );
     assert_eq!(E::Truncated.reason_code(), ReasonCode::MalformedPacket);
+}
+
+/// MQTT 5.0 section 3.15.2.1: AUTH leaves out its reason code and properties together, and only
+/// for Success; otherwise the Authentication Method must be present (3.15.2.2.2).
+#[test]
+fn auth_needs_properties_and_a_method_unless_empty() {
+    use roost::packets::{decode, DecodeError, PropertyId, Status, Version};
+    assert!(matches!(
+        decode(&[0xF0, 0x00], Version::V5, 64),
+        Ok(Status::Complete(_))
+    ));
+    assert_eq!(
+        decode(&[0xF0, 0x01, 0x18], Version::V5, 64),
+        Err(DecodeError::Truncated)
+    );
+    assert_eq!(
+        decode(&[0xF0, 0x02, 0x18, 0x00], Version::V5, 64),
+        Err(DecodeError::InvalidPropertyValue(
+            PropertyId::AuthenticationMethod
+        ))
+    );
+    let with_method = [0xF0, 0x07, 0x18, 0x05, 0x15, 0x00, 0x02, b'm', b'x'];
+    assert!(matches!(
+        decode(&with_method, Version::V5, 64),
+        Ok(Status::Complete(_))
+    ));
 }

@@ -602,16 +602,19 @@ fn disconnect(v5: bool) -> impl Strategy<Value = Packet<'static>> {
 }
 
 fn auth() -> impl Strategy<Value = Packet<'static>> {
-    let props = (of(text()), of(bytes()), of(text()), user(true)).prop_map(
-        |(authentication_method, authentication_data, reason_string, user)| AuthProperties {
-            authentication_method,
+    // Section 3.15.2: either the empty Success form, or a reason code with properties that
+    // include the Authentication Method.
+    let props = (text(), of(bytes()), of(text()), user(true)).prop_map(
+        |(method, authentication_data, reason_string, user)| AuthProperties {
+            authentication_method: Some(method),
             authentication_data,
             reason_string,
             user,
         },
     );
-    (reason(PacketType::Auth), props)
-        .prop_map(|(reason, properties)| Packet::Auth(Auth { reason, properties }))
+    let full = (reason(PacketType::Auth), props)
+        .prop_map(|(reason, properties)| Packet::Auth(Auth { reason, properties }));
+    prop_oneof![Just(Packet::Auth(Auth::default())), full]
 }
 
 /// Any packet valid in `version`.

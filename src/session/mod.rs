@@ -31,6 +31,7 @@ pub(crate) struct Delivery {
 
 /// Where an outgoing QoS 1/2 message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // named after the packet each one awaits
 pub(crate) enum OutState {
     /// QoS 1 sent, waiting for PUBACK.
     AwaitPubAck,

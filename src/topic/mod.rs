@@ -14,7 +14,7 @@ mod trie;
 pub(crate) use filter::{matches, SharedFilter, SubscriptionFilter, TopicFilter};
 pub(crate) use name::{validate_topic_name, TopicName};
 pub(crate) use retained::RetainedStore;
-pub(crate) use trie::{Match, SharedMatch, SubscriptionTrie};
+pub(crate) use trie::{Match, SubscriptionTrie};
 
 /// The longest topic name or filter in bytes: a UTF-8 string's length prefix is a u16.
 // MQTT-4.7.3-3
