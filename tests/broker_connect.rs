@@ -45,7 +45,8 @@ fn unacceptable_protocol_level_gets_return_code_1_then_close_mqtt_3_1_2_2() {
 fn empty_client_id_without_clean_session_gets_return_code_2_mqtt_3_1_3_8() {
     let broker = Broker::start();
     let mut c = broker.raw();
-    c.send(&ConnectOpts::v311("").clean(false).encode()).unwrap();
+    c.send(&ConnectOpts::v311("").clean(false).encode())
+        .unwrap();
     let got = c.expect_closed(WAIT);
     assert_eq!(
         got,
@@ -87,7 +88,10 @@ fn session_present_follows_clean_session_mqtt_3_2_2_1_to_3() {
     p.connect_with(&ConnectOpts::v311(&unique("sp-pub")));
     p.publish("sp/t", b"kept", QoS::AtLeastOnce, 1, false);
     let m = c.recv_publish(WAIT);
-    assert_eq!((m.topic.as_str(), m.payload.as_slice()), ("sp/t", &b"kept"[..]));
+    assert_eq!(
+        (m.topic.as_str(), m.payload.as_slice()),
+        ("sp/t", &b"kept"[..])
+    );
     c.ack(&m);
     c.disconnect();
     // Clean session 1 discards it (MQTT-3.1.2-6) -> 0, and then 0 again for clean session 0.

@@ -47,10 +47,19 @@ fn mosquitto_pub_publishes_to_paho_at_each_qos() {
         let topic = unique("m2p");
         let qs = q.to_string();
         let port = broker.port().to_string();
-        let sub = PySub::start(&["--port", &port, "--topic", &topic, "--qos", &qs, "--count", "1"]);
-        mosquitto_pub(broker.port(), &["-t", &topic, "-q", &qs, "-m", "from-mosquitto"]);
+        let sub = PySub::start(&[
+            "--port", &port, "--topic", &topic, "--qos", &qs, "--count", "1",
+        ]);
+        mosquitto_pub(
+            broker.port(),
+            &["-t", &topic, "-q", &qs, "-m", "from-mosquitto"],
+        );
         let lines = sub.finish(WAIT);
-        assert_eq!(lines, [format!("MSG|{topic}|{q}|0|from-mosquitto|")], "QoS {q}");
+        assert_eq!(
+            lines,
+            [format!("MSG|{topic}|{q}|0|from-mosquitto|")],
+            "QoS {q}"
+        );
     }
 }
 
@@ -65,7 +74,9 @@ fn paho_publishes_to_rumqttc_at_each_qos() {
         let port = broker.port().to_string();
         let out = python(
             "pub.py",
-            &["--port", &port, "--topic", &topic, "--qos", &qs, "--count", "5"],
+            &[
+                "--port", &port, "--topic", &topic, "--qos", &qs, "--count", "5",
+            ],
         );
         assert_eq!(out, ["DONE"]);
         let got = sub.messages(5, WAIT);
@@ -82,13 +93,29 @@ fn raw_qos2_publish_resent_before_pubrel_is_delivered_once_mqtt_4_3_3_9() {
     let (mut sub, _) = Raw::open(broker.addr, &ConnectOpts::v311(&unique("eo-sub")));
     sub.subscribe(1, &[(&topic, QoS::ExactlyOnce)]);
     let (mut p, _) = Raw::open(broker.addr, &ConnectOpts::v311(&unique("eo-pub")));
-    p.send(&publish_bytes(V3, &topic, b"once", QoS::ExactlyOnce, 7, false, false))
-        .unwrap();
+    p.send(&publish_bytes(
+        V3,
+        &topic,
+        b"once",
+        QoS::ExactlyOnce,
+        7,
+        false,
+        false,
+    ))
+    .unwrap();
     assert_eq!(p.recv(WAIT), Ok(Pkt::PubRec(7)));
     // The PUBREC "got lost": the client re-sends with DUP, twice.
     for _ in 0..2 {
-        p.send(&publish_bytes(V3, &topic, b"once", QoS::ExactlyOnce, 7, false, true))
-            .unwrap();
+        p.send(&publish_bytes(
+            V3,
+            &topic,
+            b"once",
+            QoS::ExactlyOnce,
+            7,
+            false,
+            true,
+        ))
+        .unwrap();
         assert_eq!(p.recv(WAIT), Ok(Pkt::PubRec(7)));
     }
     p.send(&ack_bytes(V3, "pubrel", 7)).unwrap();
@@ -111,7 +138,11 @@ fn packet_ids_in_flight_are_never_reused_mqtt_2_2_1_3() {
     let publisher = Rumq::connect(broker.port(), &unique("ids-pub"));
     let n = 120;
     for i in 0..n {
-        let q = if i % 2 == 0 { rumqttc::QoS::AtLeastOnce } else { rumqttc::QoS::ExactlyOnce };
+        let q = if i % 2 == 0 {
+            rumqttc::QoS::AtLeastOnce
+        } else {
+            rumqttc::QoS::ExactlyOnce
+        };
         publisher.publish(&topic, q, false, format!("{i}"));
     }
     // Nothing acknowledged: every delivery is in flight at once (the window is larger than n).
@@ -186,7 +217,11 @@ fn pubrel_is_resent_after_pubrec_on_reconnect_mqtt_4_4_0_1() {
 
     let (mut sub, sp) = Raw::open(broker.addr, &ConnectOpts::v311(&id).clean(false));
     assert!(sp);
-    assert_eq!(sub.recv(WAIT), Ok(Pkt::PubRel(pid)), "PUBREL resent, not the PUBLISH");
+    assert_eq!(
+        sub.recv(WAIT),
+        Ok(Pkt::PubRel(pid)),
+        "PUBREL resent, not the PUBLISH"
+    );
     sub.send(&ack_bytes(V3, "pubcomp", pid)).unwrap();
     sub.expect_silence(QUIET);
 }
@@ -209,7 +244,12 @@ fn offline_persistent_session_receives_queued_messages_in_order() {
     publisher.publish(&topic, rumqttc::QoS::AtMostOnce, false, "qos0");
     // Packets of one connection are handled in order: once this is acknowledged, the QoS 0
     // message has been routed.
-    publisher.publish(&format!("{topic}/sync"), rumqttc::QoS::AtLeastOnce, false, "sync");
+    publisher.publish(
+        &format!("{topic}/sync"),
+        rumqttc::QoS::AtLeastOnce,
+        false,
+        "sync",
+    );
     publisher.wait_acks(1);
 
     let (mut sub, sp) = Raw::open(broker.addr, &ConnectOpts::v311(&id).clean(false));
@@ -232,7 +272,13 @@ fn max_queued_drops_the_oldest() {
     sub.disconnect();
     let (mut p, _) = Raw::open(broker.addr, &ConnectOpts::v311(&unique("maxq-pub")));
     for i in 0..10u16 {
-        p.publish(&topic, format!("{i}").as_bytes(), QoS::AtLeastOnce, i + 1, false);
+        p.publish(
+            &topic,
+            format!("{i}").as_bytes(),
+            QoS::AtLeastOnce,
+            i + 1,
+            false,
+        );
     }
     let (mut sub, _) = Raw::open(broker.addr, &ConnectOpts::v311(&id).clean(false));
     let got = sub.recv_acked(5, WAIT);
@@ -291,7 +337,10 @@ fn retry_interval_resends_unacked_publish_with_dup() {
     let t = t0.elapsed();
     assert!(t >= Duration::from_millis(500), "resent too early: {t:?}");
     assert!(t < Duration::from_millis(2500), "resent too late: {t:?}");
-    assert_eq!((again.id, again.payload.as_slice()), (first.id, &b"again"[..]));
+    assert_eq!(
+        (again.id, again.payload.as_slice()),
+        (first.id, &b"again"[..])
+    );
     assert!(again.dup, "a resend has DUP=1");
     // Acknowledged: no further resend.
     sub.ack(&again);

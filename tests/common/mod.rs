@@ -217,7 +217,10 @@ fn listening_addr(line: &str) -> Option<SocketAddr> {
 pub enum Pkt {
     /// CONNACK: session present and the code byte as on the wire (3.1.1 return code or 5.0
     /// reason code).
-    ConnAck { session_present: bool, code: u8 },
+    ConnAck {
+        session_present: bool,
+        code: u8,
+    },
     /// PUBLISH.
     Publish(Msg),
     PubAck(u16),
@@ -225,7 +228,10 @@ pub enum Pkt {
     PubRel(u16),
     PubComp(u16),
     /// SUBACK with the return codes as on the wire.
-    SubAck { id: u16, codes: Vec<u8> },
+    SubAck {
+        id: u16,
+        codes: Vec<u8>,
+    },
     UnsubAck(u16),
     PingResp,
     /// DISCONNECT (5.0) with its reason code byte.
@@ -550,7 +556,9 @@ impl Raw {
             let mut chunk = [0u8; 8192];
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Err(RecvError::Closed),
-                Ok(n) => self.buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                Ok(n) => self
+                    .buf
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => return Err(RecvError::Closed),
@@ -766,7 +774,13 @@ impl Rumq {
     }
 
     /// Publishes without waiting.
-    pub fn publish(&self, topic: &str, qos: rumqttc::QoS, retain: bool, payload: impl Into<Vec<u8>>) {
+    pub fn publish(
+        &self,
+        topic: &str,
+        qos: rumqttc::QoS,
+        retain: bool,
+        payload: impl Into<Vec<u8>>,
+    ) {
         self.client
             .publish(topic, qos, retain, payload)
             .expect("publish");
