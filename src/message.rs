@@ -57,6 +57,31 @@ pub(crate) struct MessageProperties {
     pub(crate) user: Box<[u8]>,
 }
 
+impl MessageProperties {
+    /// The properties of a received PUBLISH (or will) worth keeping; `None` when it has none.
+    pub(crate) fn boxed(props: &PublishProperties<'_>, now: Instant) -> Option<Box<Self>> {
+        let has_props = props.payload_is_utf8.is_some()
+            || props.message_expiry_interval.is_some()
+            || props.content_type.is_some()
+            || props.response_topic.is_some()
+            || props.correlation_data.is_some()
+            || !props.user.is_empty();
+        has_props.then(|| {
+            Box::new(MessageProperties {
+                payload_is_utf8: props.payload_is_utf8,
+                expiry: props.message_expiry_interval.map(|s| (s, now)),
+                content_type: props.content_type.map(Into::into),
+                response_topic: props.response_topic.map(Into::into),
+                correlation_data: props.correlation_data.map(Into::into),
+                user: match props.user {
+                    UserProperties::Wire(raw) => raw.into(),
+                    UserProperties::Pairs(_) => Box::default(),
+                },
+            })
+        })
+    }
+}
+
 impl Message {
     /// Copies a received PUBLISH (whose topic alias, if any, resolved to `topic`).
     pub(crate) fn from_publish(
@@ -65,27 +90,7 @@ impl Message {
         origin: Option<SessionKey>,
         now: Instant,
     ) -> Self {
-        let props = &p.properties;
-        let has_props = props.payload_is_utf8.is_some()
-            || props.message_expiry_interval.is_some()
-            || props.content_type.is_some()
-            || props.response_topic.is_some()
-            || props.correlation_data.is_some()
-            || !props.user.is_empty();
-        let properties = has_props.then(|| {
-            let user = match props.user {
-                UserProperties::Wire(raw) => raw.into(),
-                UserProperties::Pairs(_) => Box::default(),
-            };
-            Box::new(MessageProperties {
-                payload_is_utf8: props.payload_is_utf8,
-                expiry: props.message_expiry_interval.map(|s| (s, now)),
-                content_type: props.content_type.map(Into::into),
-                response_topic: props.response_topic.map(Into::into),
-                correlation_data: props.correlation_data.map(Into::into),
-                user,
-            })
-        });
+        let properties = MessageProperties::boxed(&p.properties, now);
         Message {
             topic,
             payload: p.payload.into(),

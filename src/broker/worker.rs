@@ -25,10 +25,10 @@ use super::Shared;
 use crate::message::{Message, MessageProperties, SessionKey};
 use crate::packets::{
     self, Ack, ConnAck, ConnAckProperties, Connect, DecodeError, Disconnect, Packet, PacketId,
-    Publish, QoS, QosPid, ReasonCode, RetainHandling, Status, SubAck, Subscribe, UnsubAck,
-    Unsubscribe, UserProperties, Version,
+    Publish, PublishProperties, QoS, QosPid, ReasonCode, RetainHandling, Status, SubAck, Subscribe,
+    UnsubAck, Unsubscribe, Version,
 };
-use crate::session::{Delivery, Expiry, OutState, Session, SubInfo};
+use crate::session::{Delivery, Expiry, InFlight, Session, SubInfo};
 use crate::timer::TimerWheel;
 use crate::topic::{SubscriptionFilter, TopicName};
 
@@ -770,18 +770,7 @@ impl Worker {
             return;
         };
         for f in session.inflight.iter_mut() {
-            f.sent_ms = now_ms;
-            let packet = match f.state {
-                OutState::AwaitPubComp => Packet::PubRel(Ack::new(f.id)),
-                _ => Packet::Publish(f.delivery.message.to_publish(
-                    QosPid::new(f.delivery.qos, f.id),
-                    true,
-                    f.delivery.retain,
-                    &f.delivery.sub_ids,
-                    now,
-                )),
-            };
-            encode_into(conn, k, &mut self.dirty, &packet);
+            encode_into(conn, k, &mut self.dirty, &f.resend(now, now_ms));
         }
         self.pump(s);
     }
@@ -1240,23 +1229,9 @@ impl Worker {
         if let Phase::Active { session } = conn.phase {
             if let Some(session) = self.sessions.get_mut(session) {
                 let now = self.now;
-                for f in session
-                    .inflight
-                    .iter_mut()
-                    .filter(|f| now_ms.saturating_sub(f.sent_ms) >= interval)
-                {
-                    f.sent_ms = now_ms;
-                    let packet = match f.state {
-                        OutState::AwaitPubComp => Packet::PubRel(Ack::new(f.id)),
-                        _ => Packet::Publish(f.delivery.message.to_publish(
-                            QosPid::new(f.delivery.qos, f.id),
-                            true,
-                            f.delivery.retain,
-                            &f.delivery.sub_ids,
-                            now,
-                        )),
-                    };
-                    encode_into(conn, k, &mut self.dirty, &packet);
+                let due = |f: &&mut InFlight| now_ms.saturating_sub(f.sent_ms) >= interval;
+                for f in session.inflight.iter_mut().filter(due) {
+                    encode_into(conn, k, &mut self.dirty, &f.resend(now, now_ms));
                 }
             }
         }
@@ -1562,31 +1537,21 @@ fn duration_ms(d: Duration) -> u64 {
 /// The will of a CONNECT as a message (will properties carried over, MQTT 5.0 section 3.1.3.2).
 fn will_message(w: &packets::Will<'_>, now: Instant) -> Message {
     let p = &w.properties;
-    let has_props = p.payload_is_utf8.is_some()
-        || p.message_expiry_interval.is_some()
-        || p.content_type.is_some()
-        || p.response_topic.is_some()
-        || p.correlation_data.is_some()
-        || !p.user.is_empty();
-    let properties = has_props.then(|| {
-        Box::new(MessageProperties {
-            payload_is_utf8: p.payload_is_utf8,
-            expiry: p.message_expiry_interval.map(|s| (s, now)),
-            content_type: p.content_type.map(Into::into),
-            response_topic: p.response_topic.map(Into::into),
-            correlation_data: p.correlation_data.map(Into::into),
-            user: match p.user {
-                UserProperties::Wire(raw) => raw.into(),
-                UserProperties::Pairs(_) => Box::default(),
-            },
-        })
-    });
+    let publish_like = PublishProperties {
+        payload_is_utf8: p.payload_is_utf8,
+        message_expiry_interval: p.message_expiry_interval,
+        content_type: p.content_type,
+        response_topic: p.response_topic,
+        correlation_data: p.correlation_data,
+        user: p.user,
+        ..PublishProperties::default()
+    };
     Message {
         topic: Arc::from(w.topic),
         payload: w.payload.into(),
         qos: w.qos,
         retain: w.retain,
         origin: None,
-        properties,
+        properties: MessageProperties::boxed(&publish_like, now),
     }
 }

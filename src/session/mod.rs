@@ -9,9 +9,10 @@ mod packet_id;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::message::{Message, SessionKey};
-use crate::packets::{PacketId, QoS, SubscriptionOptions, Version};
+use crate::packets::{Ack, Packet, PacketId, QoS, QosPid, SubscriptionOptions, Version};
 use crate::topic::SubscriptionFilter;
 
 pub(crate) use packet_id::PacketIds;
@@ -52,6 +53,25 @@ pub(crate) struct InFlight {
     pub(crate) state: OutState,
     /// When it (or its PUBREL) was last sent, for the optional 3.1.1 retry timer.
     pub(crate) sent_ms: u64,
+}
+
+impl InFlight {
+    /// The packet that sends this one again: the PUBLISH with DUP set (MQTT-4.4.0-1), or the
+    /// PUBREL once its PUBREC came (MQTT-4.4.0-1 too).
+    pub(crate) fn resend(&mut self, now: Instant, now_ms: u64) -> Packet<'_> {
+        self.sent_ms = now_ms;
+        match self.state {
+            OutState::AwaitPubComp => Packet::PubRel(Ack::new(self.id)),
+            OutState::AwaitPubAck | OutState::AwaitPubRec => {
+                let d = &self.delivery;
+                let qos_pid = QosPid::new(d.qos, self.id);
+                Packet::Publish(
+                    d.message
+                        .to_publish(qos_pid, true, d.retain, &d.sub_ids, now),
+                )
+            }
+        }
+    }
 }
 
 /// What a subscription asked for, kept in the trie and in the session.
