@@ -27,12 +27,16 @@ unit:
 fuzz-deps:
 	@./scripts/fuzz-deps.sh
 
+# Fuzz targets run from fuzz/corpus/<target> (git-ignored, grows) plus the committed seeds in
+# fuzz/seeds/<target>; new inputs go to the first directory only.
 # A short run of every fuzz target (about $(SMOKE_SECONDS) s each). In CI a missing nightly is
 # an error; elsewhere the smoke is skipped with a message.
 fuzz-smoke:
 	@if ./scripts/fuzz-deps.sh; then \
 	  for t in $(FUZZ_TARGETS); do \
-	    $(CARGO) +nightly fuzz run $$t -- -max_total_time=$(SMOKE_SECONDS) -rss_limit_mb=1024 || exit 1; \
+	    mkdir -p fuzz/corpus/$$t; \
+	    $(CARGO) +nightly fuzz run $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+	      -max_total_time=$(SMOKE_SECONDS) -rss_limit_mb=1024 || exit 1; \
 	  done; \
 	else \
 	  if [ "$$CI" = "true" ]; then echo "fuzz smoke: nightly or cargo-fuzz missing in CI"; exit 1; fi; \
@@ -41,7 +45,9 @@ fuzz-smoke:
 
 fuzz: fuzz-deps
 	@for t in $(FUZZ_TARGETS); do \
-	  $(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 || exit 1; \
+	  mkdir -p fuzz/corpus/$$t; \
+	  $(CARGO) +nightly fuzz run $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 || exit 1; \
 	done
 
 static:

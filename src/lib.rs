@@ -12,6 +12,10 @@ pub mod packets;
 #[doc(hidden)]
 pub mod cli;
 
+/// Entry points for the fuzz targets in `fuzz/` (hidden: not an API).
+#[doc(hidden)]
+pub mod fuzzing;
+
 // ---- Crate-private ----------------------------------------------------------------------------
 mod broker;
 mod config;
