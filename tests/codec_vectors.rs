@@ -359,7 +359,12 @@ fn vectors() -> Vec<Vector> {
                   ..AuthProperties::default()
               },
           })),
-        v("5.0 §3.15.2.1 (0x19)", V5, &[0xF0, 0x02, 0x19, 0x00], Packet::Auth(Auth { reason: R::ReAuthenticate, ..Auth::default() })),
+        // 5.0 §3.15.2.2.2: any AUTH other than the empty Success form names its method.
+        v("5.0 §3.15.2.1 (0x19)", V5, &[0xF0, 0x06, 0x19, 0x04, 0x15, 0x00, 0x01, b'M'],
+          Packet::Auth(Auth {
+              reason: R::ReAuthenticate,
+              properties: AuthProperties { authentication_method: Some("M"), ..AuthProperties::default() },
+          })),
     ]
 }
 
@@ -408,8 +413,6 @@ fn non_canonical() -> Vec<(&'static str, Version, Vec<u8>, Vec<u8>)> {
         // 5.0 §3.14.2.1: Normal disconnection spelled out.
         ("5.0 §3.14.2.1", V5, vec![0xE0, 0x01, 0x00], vec![0xE0, 0x00]),
         ("5.0 §3.14.2.1", V5, vec![0xE0, 0x02, 0x00, 0x00], vec![0xE0, 0x00]),
-        // 5.0 §3.15.2.1: a reason without properties (the encoder writes Property Length 0).
-        ("5.0 §3.15.2.1", V5, vec![0xF0, 0x02, 0x00, 0x00], vec![0xF0, 0x00]),
         // 5.0 §2.2.2: properties may come in any order; the encoder uses its own.
         ("5.0 §2.2.2", V5, vec![0x20, 14, 0x00, 0x00, 11, 0x22, 0x00, 0x0A, 0x12, 0x00, 0x03, b'a', b'b', b'c', 0x24, 0x01],
                            vec![0x20, 14, 0x00, 0x00, 11, 0x24, 0x01, 0x12, 0x00, 0x03, b'a', b'b', b'c', 0x22, 0x00, 0x0A]),

@@ -1494,12 +1494,13 @@ fn transmit(
 /// Encodes `packet` into the connection's output and marks it for flushing. A packet larger
 /// than the client accepts is not sent (MQTT-3.1.2-25).
 fn encode_into(conn: &mut Conn, k: usize, dirty: &mut Vec<usize>, packet: &Packet<'_>) -> bool {
-    match packet.encoded_len(conn.version) {
+    let start = conn.tx.len();
+    match packet.encode(conn.version, &mut conn.tx) {
         Ok(len) if len <= conn.max_packet_out => {}
-        _ => return false,
-    }
-    if packet.encode(conn.version, &mut conn.tx).is_err() {
-        return false;
+        _ => {
+            conn.tx.truncate(start);
+            return false;
+        }
     }
     if !conn.dirty {
         conn.dirty = true;

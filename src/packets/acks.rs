@@ -3,7 +3,7 @@
 //! optional properties" tail that MQTT 5.0 lets a sender shorten.
 
 use super::error::{DecodeError, EncodeError};
-use super::properties::{self, Block, Property, PropertyContext, UserProperties};
+use super::properties::{self, Block, Property, PropertyContext, Sink, UserProperties};
 use super::reader::Reader;
 use super::writer;
 use super::{PacketId, PacketType, ReasonCode};
@@ -30,9 +30,9 @@ pub struct AckProperties<'a> {
 }
 
 impl<'a> AckProperties<'a> {
-    pub(crate) fn visit(&self, f: &mut dyn FnMut(Property<'a>)) {
+    pub(crate) fn visit(&self, f: &mut dyn Sink<'a>) {
         if let Some(v) = self.reason_string {
-            f(Property::ReasonString(v));
+            f.prop(Property::ReasonString(v));
         }
         properties::visit_user(&self.user, f);
     }
@@ -131,13 +131,11 @@ impl<'a> Ack<'a> {
             return;
         }
         // Invariant: remaining_len() measured the same block without error.
-        match self.block().ok().flatten() {
-            Some(b) => {
-                writer::put_u8(out, self.reason.code());
-                b.write(out, |f| self.properties.visit(f));
-            }
-            None if self.reason == ReasonCode::Success => {}
-            None => writer::put_u8(out, self.reason.code()),
+        if !self.properties.is_empty() {
+            writer::put_u8(out, self.reason.code());
+            properties::write_block(out, |f| self.properties.visit(f));
+        } else if self.reason != ReasonCode::Success {
+            writer::put_u8(out, self.reason.code());
         }
     }
 }

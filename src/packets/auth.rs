@@ -2,7 +2,7 @@
 
 use super::acks::read_reason;
 use super::error::{DecodeError, EncodeError};
-use super::properties::{self, Block, Property, PropertyContext, UserProperties};
+use super::properties::{self, Block, Property, PropertyContext, Sink, UserProperties};
 use super::reader::Reader;
 use super::writer;
 use super::{PacketType, ReasonCode};
@@ -30,15 +30,15 @@ pub struct AuthProperties<'a> {
 }
 
 impl<'a> AuthProperties<'a> {
-    fn visit(&self, f: &mut dyn FnMut(Property<'a>)) {
+    fn visit(&self, f: &mut dyn Sink<'a>) {
         if let Some(v) = self.authentication_method {
-            f(Property::AuthenticationMethod(v));
+            f.prop(Property::AuthenticationMethod(v));
         }
         if let Some(v) = self.authentication_data {
-            f(Property::AuthenticationData(v));
+            f.prop(Property::AuthenticationData(v));
         }
         if let Some(v) = self.reason_string {
-            f(Property::ReasonString(v));
+            f.prop(Property::ReasonString(v));
         }
         properties::visit_user(&self.user, f);
     }
@@ -106,8 +106,6 @@ impl<'a> Auth<'a> {
         }
         writer::put_u8(out, self.reason.code());
         // Invariant: remaining_len() measured the same block without error.
-        if let Ok(b) = self.block() {
-            b.write(out, |f| self.properties.visit(f));
-        }
+        properties::write_block(out, |f| self.properties.visit(f));
     }
 }

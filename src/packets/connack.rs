@@ -4,7 +4,7 @@ use std::num::{NonZeroU16, NonZeroU32};
 
 use super::acks::read_reason;
 use super::error::{DecodeError, EncodeError};
-use super::properties::{self, Block, Property, PropertyContext, UserProperties};
+use super::properties::{self, Block, Property, PropertyContext, Sink, UserProperties};
 use super::reader::Reader;
 use super::writer;
 use super::{PacketType, QoS, ReasonCode};
@@ -46,55 +46,55 @@ pub struct ConnAckProperties<'a> {
 }
 
 impl<'a> ConnAckProperties<'a> {
-    fn visit(&self, f: &mut dyn FnMut(Property<'a>)) {
+    fn visit(&self, f: &mut dyn Sink<'a>) {
         if let Some(v) = self.session_expiry_interval {
-            f(Property::SessionExpiryInterval(v));
+            f.prop(Property::SessionExpiryInterval(v));
         }
         if let Some(v) = self.receive_maximum {
-            f(Property::ReceiveMaximum(v.get()));
+            f.prop(Property::ReceiveMaximum(v.get()));
         }
         if let Some(v) = self.maximum_qos {
-            f(Property::MaximumQoS(v as u8));
+            f.prop(Property::MaximumQoS(v as u8));
         }
         if let Some(v) = self.retain_available {
-            f(Property::RetainAvailable(u8::from(v)));
+            f.prop(Property::RetainAvailable(u8::from(v)));
         }
         if let Some(v) = self.maximum_packet_size {
-            f(Property::MaximumPacketSize(v.get()));
+            f.prop(Property::MaximumPacketSize(v.get()));
         }
         if let Some(v) = self.assigned_client_identifier {
-            f(Property::AssignedClientIdentifier(v));
+            f.prop(Property::AssignedClientIdentifier(v));
         }
         if let Some(v) = self.topic_alias_maximum {
-            f(Property::TopicAliasMaximum(v));
+            f.prop(Property::TopicAliasMaximum(v));
         }
         if let Some(v) = self.reason_string {
-            f(Property::ReasonString(v));
+            f.prop(Property::ReasonString(v));
         }
         properties::visit_user(&self.user, f);
         if let Some(v) = self.wildcard_subscription_available {
-            f(Property::WildcardSubscriptionAvailable(u8::from(v)));
+            f.prop(Property::WildcardSubscriptionAvailable(u8::from(v)));
         }
         if let Some(v) = self.subscription_identifiers_available {
-            f(Property::SubscriptionIdentifierAvailable(u8::from(v)));
+            f.prop(Property::SubscriptionIdentifierAvailable(u8::from(v)));
         }
         if let Some(v) = self.shared_subscription_available {
-            f(Property::SharedSubscriptionAvailable(u8::from(v)));
+            f.prop(Property::SharedSubscriptionAvailable(u8::from(v)));
         }
         if let Some(v) = self.server_keep_alive {
-            f(Property::ServerKeepAlive(v));
+            f.prop(Property::ServerKeepAlive(v));
         }
         if let Some(v) = self.response_information {
-            f(Property::ResponseInformation(v));
+            f.prop(Property::ResponseInformation(v));
         }
         if let Some(v) = self.server_reference {
-            f(Property::ServerReference(v));
+            f.prop(Property::ServerReference(v));
         }
         if let Some(v) = self.authentication_method {
-            f(Property::AuthenticationMethod(v));
+            f.prop(Property::AuthenticationMethod(v));
         }
         if let Some(v) = self.authentication_data {
-            f(Property::AuthenticationData(v));
+            f.prop(Property::AuthenticationData(v));
         }
     }
 
@@ -205,9 +205,7 @@ impl<'a> ConnAck<'a> {
         if v5 {
             writer::put_u8(out, self.code.code());
             // Invariant: remaining_len() measured the same block without error.
-            if let Ok(b) = self.block() {
-                b.write(out, |f| self.properties.visit(f));
-            }
+            properties::write_block(out, |f| self.properties.visit(f));
         } else {
             writer::put_u8(out, self.code.to_v3_connack());
         }

@@ -5,7 +5,7 @@
 use std::num::{NonZeroU16, NonZeroU32};
 
 use super::error::{DecodeError, EncodeError};
-use super::properties::{self, Block, Property, PropertyContext, UserProperties};
+use super::properties::{self, Block, Property, PropertyContext, Sink, UserProperties};
 use super::publish::topic_name;
 use super::reader::Reader;
 use super::writer;
@@ -90,30 +90,30 @@ pub struct WillProperties<'a> {
 }
 
 impl<'a> ConnectProperties<'a> {
-    fn visit(&self, f: &mut dyn FnMut(Property<'a>)) {
+    fn visit(&self, f: &mut dyn Sink<'a>) {
         if let Some(v) = self.session_expiry_interval {
-            f(Property::SessionExpiryInterval(v));
+            f.prop(Property::SessionExpiryInterval(v));
         }
         if let Some(v) = self.receive_maximum {
-            f(Property::ReceiveMaximum(v.get()));
+            f.prop(Property::ReceiveMaximum(v.get()));
         }
         if let Some(v) = self.maximum_packet_size {
-            f(Property::MaximumPacketSize(v.get()));
+            f.prop(Property::MaximumPacketSize(v.get()));
         }
         if let Some(v) = self.topic_alias_maximum {
-            f(Property::TopicAliasMaximum(v));
+            f.prop(Property::TopicAliasMaximum(v));
         }
         if let Some(v) = self.request_response_information {
-            f(Property::RequestResponseInformation(u8::from(v)));
+            f.prop(Property::RequestResponseInformation(u8::from(v)));
         }
         if let Some(v) = self.request_problem_information {
-            f(Property::RequestProblemInformation(u8::from(v)));
+            f.prop(Property::RequestProblemInformation(u8::from(v)));
         }
         if let Some(v) = self.authentication_method {
-            f(Property::AuthenticationMethod(v));
+            f.prop(Property::AuthenticationMethod(v));
         }
         if let Some(v) = self.authentication_data {
-            f(Property::AuthenticationData(v));
+            f.prop(Property::AuthenticationData(v));
         }
         properties::visit_user(&self.user, f);
     }
@@ -150,24 +150,24 @@ impl<'a> ConnectProperties<'a> {
 }
 
 impl<'a> WillProperties<'a> {
-    fn visit(&self, f: &mut dyn FnMut(Property<'a>)) {
+    fn visit(&self, f: &mut dyn Sink<'a>) {
         if let Some(v) = self.will_delay_interval {
-            f(Property::WillDelayInterval(v));
+            f.prop(Property::WillDelayInterval(v));
         }
         if let Some(v) = self.payload_is_utf8 {
-            f(Property::PayloadFormatIndicator(u8::from(v)));
+            f.prop(Property::PayloadFormatIndicator(u8::from(v)));
         }
         if let Some(v) = self.message_expiry_interval {
-            f(Property::MessageExpiryInterval(v));
+            f.prop(Property::MessageExpiryInterval(v));
         }
         if let Some(v) = self.content_type {
-            f(Property::ContentType(v));
+            f.prop(Property::ContentType(v));
         }
         if let Some(v) = self.response_topic {
-            f(Property::ResponseTopic(v));
+            f.prop(Property::ResponseTopic(v));
         }
         if let Some(v) = self.correlation_data {
-            f(Property::CorrelationData(v));
+            f.prop(Property::CorrelationData(v));
         }
         properties::visit_user(&self.user, f);
     }
@@ -347,14 +347,14 @@ impl<'a> Connect<'a> {
         writer::put_u8(out, flags);
         writer::put_u16(out, self.keep_alive);
         // Invariant: remaining_len() measured these blocks without error.
-        let blocks = self.blocks().ok().flatten();
-        if let Some((connect, _)) = &blocks {
-            connect.write(out, |f| self.properties.visit(f));
+        let v5 = self.protocol.is_v5();
+        if v5 {
+            properties::write_block(out, |f| self.properties.visit(f));
         }
         writer::put_str(out, self.client_id);
         if let Some(w) = &self.will {
-            if let Some((_, Some(block))) = &blocks {
-                block.write(out, |f| w.properties.visit(f));
+            if v5 {
+                properties::write_block(out, |f| w.properties.visit(f));
             }
             writer::put_str(out, w.topic);
             writer::put_binary(out, w.payload);

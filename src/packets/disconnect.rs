@@ -3,7 +3,7 @@
 
 use super::acks::read_reason;
 use super::error::{DecodeError, EncodeError};
-use super::properties::{self, Block, Property, PropertyContext, UserProperties};
+use super::properties::{self, Block, Property, PropertyContext, Sink, UserProperties};
 use super::reader::Reader;
 use super::writer;
 use super::{PacketType, ReasonCode};
@@ -31,15 +31,15 @@ pub struct DisconnectProperties<'a> {
 }
 
 impl<'a> DisconnectProperties<'a> {
-    fn visit(&self, f: &mut dyn FnMut(Property<'a>)) {
+    fn visit(&self, f: &mut dyn Sink<'a>) {
         if let Some(v) = self.session_expiry_interval {
-            f(Property::SessionExpiryInterval(v));
+            f.prop(Property::SessionExpiryInterval(v));
         }
         if let Some(v) = self.reason_string {
-            f(Property::ReasonString(v));
+            f.prop(Property::ReasonString(v));
         }
         if let Some(v) = self.server_reference {
-            f(Property::ServerReference(v));
+            f.prop(Property::ServerReference(v));
         }
         properties::visit_user(&self.user, f);
     }
@@ -116,13 +116,11 @@ impl<'a> Disconnect<'a> {
             return;
         }
         // Invariant: remaining_len() measured the same block without error.
-        match self.block().ok().flatten() {
-            Some(b) => {
-                writer::put_u8(out, self.reason.code());
-                b.write(out, |f| self.properties.visit(f));
-            }
-            None if self.reason == ReasonCode::Success => {}
-            None => writer::put_u8(out, self.reason.code()),
+        if !self.properties.is_empty() {
+            writer::put_u8(out, self.reason.code());
+            properties::write_block(out, |f| self.properties.visit(f));
+        } else if self.reason != ReasonCode::Success {
+            writer::put_u8(out, self.reason.code());
         }
     }
 }

@@ -578,51 +578,155 @@ impl PartialEq for SubscriptionIds<'_> {
 
 impl Eq for SubscriptionIds<'_> {}
 
-/// Sizes and writes a property block from a visitor that yields each property of a set once, so
-/// that the size computed in advance and the bytes written always agree.
+/// Where a property set's visitor sends its properties: a measurer or a writer, so that the
+/// size computed in advance and the bytes written always come from the same walk.
+pub(crate) trait Sink<'a> {
+    /// One property.
+    fn prop(&mut self, p: Property<'a>);
+    /// Properties already encoded (identifiers included) and validated, copied as they are:
+    /// how User Properties and Subscription Identifiers of a decoded packet are re-encoded
+    /// without decoding them again.
+    fn raw(&mut self, bytes: &'a [u8]);
+}
+
+/// The size of a property block, without its Property Length.
 pub(crate) struct Block {
-    /// Sum of the encoded sizes of the properties, without the Property Length.
+    /// Sum of the encoded sizes of the properties.
     pub(crate) len: usize,
+}
+
+struct Measure {
+    len: usize,
+    err: Result<(), EncodeError>,
+}
+
+impl<'a> Sink<'a> for Measure {
+    fn prop(&mut self, p: Property<'a>) {
+        self.len += p.len();
+        if self.err.is_ok() {
+            self.err = p.check();
+        }
+    }
+
+    fn raw(&mut self, bytes: &'a [u8]) {
+        self.len += bytes.len();
+    }
+}
+
+struct Write<'o> {
+    out: &'o mut Vec<u8>,
+}
+
+impl<'a> Sink<'a> for Write<'_> {
+    fn prop(&mut self, p: Property<'a>) {
+        p.write(self.out);
+    }
+
+    fn raw(&mut self, bytes: &'a [u8]) {
+        self.out.extend_from_slice(bytes);
+    }
 }
 
 impl Block {
     /// Measures the properties `each` yields and checks they can be encoded.
-    pub(crate) fn measure<'a>(
-        each: impl FnOnce(&mut dyn FnMut(Property<'a>)),
-    ) -> Result<Self, EncodeError> {
-        let mut len = 0usize;
-        let mut err = Ok(());
-        each(&mut |p| {
-            len += p.len();
-            if err.is_ok() {
-                err = p.check();
-            }
-        });
-        err?;
-        writer::check_varint(len)?;
-        Ok(Self { len })
+    pub(crate) fn measure<'a>(each: impl FnOnce(&mut dyn Sink<'a>)) -> Result<Self, EncodeError> {
+        let mut m = Measure {
+            len: 0,
+            err: Ok(()),
+        };
+        each(&mut m);
+        m.err?;
+        writer::check_varint(m.len)?;
+        Ok(Self { len: m.len })
     }
 
     /// Property Length plus properties.
     pub(crate) fn encoded_len(&self) -> usize {
         varint_len(self.len) + self.len
     }
+}
 
-    /// Writes the Property Length, then each property `each` yields.
-    pub(crate) fn write<'a>(
-        &self,
-        out: &mut Vec<u8>,
-        each: impl FnOnce(&mut dyn FnMut(Property<'a>)),
-    ) {
-        writer::put_varint(out, self.len);
-        each(&mut |p| p.write(out));
+/// Writes a property block (Property Length, then each property `each` yields) in one walk:
+/// the properties first, then their length is put in front of them. The size the caller
+/// reserved includes the Property Length, so this never reallocates.
+///
+/// Invariant: the caller measured the same properties with [`Block::measure`] without error.
+pub(crate) fn write_block<'a>(out: &mut Vec<u8>, each: impl FnOnce(&mut dyn Sink<'a>)) {
+    let start = out.len();
+    each(&mut Write { out: &mut *out });
+    let len = out.len() - start;
+    let mut prefix = [0u8; 4];
+    let mut n = 0;
+    let mut v = len;
+    for slot in prefix.iter_mut() {
+        let mut byte = (v % 128) as u8;
+        v /= 128;
+        if v > 0 {
+            byte |= 0x80;
+        }
+        *slot = byte;
+        n += 1;
+        if v == 0 {
+            break;
+        }
     }
+    out.splice(start..start, prefix.iter().take(n).copied());
+}
+
+/// The encoded entries of property `want` in a validated block, in order, without decoding
+/// their values.
+pub(crate) fn raw_entries<'a>(
+    block: &'a [u8],
+    want: PropertyId,
+) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut r = Reader::new(block);
+    std::iter::from_fn(move || loop {
+        let start = block.len() - r.remaining();
+        let id = r.varint().ok()?;
+        let prop = PropertyId::from_u32(id)?;
+        match prop.wire_type() {
+            WireType::Byte => r.take(1).ok()?,
+            WireType::TwoByteInteger => r.take(2).ok()?,
+            WireType::FourByteInteger => r.take(4).ok()?,
+            WireType::VariableByteInteger => r.varint().map(|_| &[][..]).ok()?,
+            WireType::Utf8String | WireType::BinaryData => r.binary().ok()?,
+            WireType::Utf8StringPair => r.binary().and_then(|_| r.binary()).ok()?,
+        };
+        if prop == want {
+            return block.get(start..block.len() - r.remaining());
+        }
+    })
 }
 
 /// Yields the user properties; used by every property set's visitor.
-pub(crate) fn visit_user<'a>(user: &UserProperties<'a>, f: &mut dyn FnMut(Property<'a>)) {
-    for (k, v) in user.iter() {
-        f(Property::UserProperty(k, v));
+pub(crate) fn visit_user<'a>(user: &UserProperties<'a>, f: &mut dyn Sink<'a>) {
+    match *user {
+        UserProperties::Wire(block) => {
+            for entry in raw_entries(block, PropertyId::UserProperty) {
+                f.raw(entry);
+            }
+        }
+        UserProperties::Pairs(pairs) => {
+            for &(k, v) in pairs {
+                f.prop(Property::UserProperty(k, v));
+            }
+        }
+    }
+}
+
+/// Yields the subscription identifiers of a PUBLISH.
+pub(crate) fn visit_sub_ids<'a>(ids: &SubscriptionIds<'a>, f: &mut dyn Sink<'a>) {
+    match *ids {
+        SubscriptionIds::Wire(block) => {
+            for entry in raw_entries(block, PropertyId::SubscriptionIdentifier) {
+                f.raw(entry);
+            }
+        }
+        SubscriptionIds::List(list) => {
+            for &id in list {
+                f.prop(Property::SubscriptionIdentifier(id));
+            }
+        }
     }
 }
 

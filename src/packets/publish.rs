@@ -6,7 +6,9 @@
 use std::num::NonZeroU16;
 
 use super::error::{DecodeError, EncodeError};
-use super::properties::{self, Block, Property, PropertyContext, SubscriptionIds, UserProperties};
+use super::properties::{
+    self, Block, Property, PropertyContext, Sink, SubscriptionIds, UserProperties,
+};
 use super::reader::Reader;
 use super::writer;
 use super::{PacketId, QoS};
@@ -90,28 +92,26 @@ pub struct PublishProperties<'a> {
 }
 
 impl<'a> PublishProperties<'a> {
-    fn visit(&self, f: &mut dyn FnMut(Property<'a>)) {
+    fn visit(&self, f: &mut dyn Sink<'a>) {
         if let Some(v) = self.payload_is_utf8 {
-            f(Property::PayloadFormatIndicator(u8::from(v)));
+            f.prop(Property::PayloadFormatIndicator(u8::from(v)));
         }
         if let Some(v) = self.message_expiry_interval {
-            f(Property::MessageExpiryInterval(v));
+            f.prop(Property::MessageExpiryInterval(v));
         }
         if let Some(v) = self.topic_alias {
-            f(Property::TopicAlias(v.get()));
+            f.prop(Property::TopicAlias(v.get()));
         }
         if let Some(v) = self.response_topic {
-            f(Property::ResponseTopic(v));
+            f.prop(Property::ResponseTopic(v));
         }
         if let Some(v) = self.correlation_data {
-            f(Property::CorrelationData(v));
+            f.prop(Property::CorrelationData(v));
         }
         properties::visit_user(&self.user, f);
-        for id in self.subscription_ids.iter() {
-            f(Property::SubscriptionIdentifier(id));
-        }
+        properties::visit_sub_ids(&self.subscription_ids, f);
         if let Some(v) = self.content_type {
-            f(Property::ContentType(v));
+            f.prop(Property::ContentType(v));
         }
     }
 
@@ -212,9 +212,7 @@ impl<'a> Publish<'a> {
         }
         if v5 {
             // Invariant: remaining_len() measured the same block without error.
-            if let Ok(block) = self.block() {
-                block.write(out, |f| self.properties.visit(f));
-            }
+            properties::write_block(out, |f| self.properties.visit(f));
         }
         out.extend_from_slice(self.payload);
     }

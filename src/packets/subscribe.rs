@@ -8,7 +8,7 @@ use std::num::NonZeroU32;
 
 use super::acks::{read_reason, AckProperties};
 use super::error::{DecodeError, EncodeError};
-use super::properties::{self, Block, Property, PropertyContext, UserProperties};
+use super::properties::{self, Block, Property, PropertyContext, Sink, UserProperties};
 use super::reader::Reader;
 use super::writer;
 use super::{PacketId, PacketType, QoS, ReasonCode};
@@ -133,9 +133,9 @@ impl SubscriptionOptions {
 }
 
 impl<'a> SubscribeProperties<'a> {
-    fn visit(&self, f: &mut dyn FnMut(Property<'a>)) {
+    fn visit(&self, f: &mut dyn Sink<'a>) {
         if let Some(v) = self.subscription_id {
-            f(Property::SubscriptionIdentifier(v));
+            f.prop(Property::SubscriptionIdentifier(v));
         }
         properties::visit_user(&self.user, f);
     }
@@ -197,9 +197,7 @@ impl<'a> Subscribe<'a> {
         writer::put_u16(out, self.packet_id.get());
         if v5 {
             // Invariant: remaining_len() measured the same block without error.
-            if let Ok(b) = Block::measure(|f| self.properties.visit(f)) {
-                b.write(out, |f| self.properties.visit(f));
-            }
+            properties::write_block(out, |f| self.properties.visit(f));
         }
         for s in &self.filters {
             writer::put_str(out, s.filter);
@@ -280,9 +278,7 @@ impl<'a> SubAck<'a> {
         writer::put_u16(out, self.packet_id.get());
         if v5 {
             // Invariant: remaining_len() measured the same block without error.
-            if let Ok(b) = Block::measure(|f| self.properties.visit(f)) {
-                b.write(out, |f| self.properties.visit(f));
-            }
+            properties::write_block(out, |f| self.properties.visit(f));
         }
         for r in &self.reasons {
             writer::put_u8(out, if v5 { r.code() } else { r.to_v3_suback() });
@@ -338,9 +334,7 @@ impl<'a> Unsubscribe<'a> {
         writer::put_u16(out, self.packet_id.get());
         if v5 {
             // Invariant: remaining_len() measured the same block without error.
-            if let Ok(b) = user_block(&self.user) {
-                b.write(out, |f| properties::visit_user(&self.user, f));
-            }
+            properties::write_block(out, |f| properties::visit_user(&self.user, f));
         }
         for f in &self.filters {
             writer::put_str(out, f);
@@ -406,9 +400,7 @@ impl<'a> UnsubAck<'a> {
             return;
         }
         // Invariant: remaining_len() measured the same block without error.
-        if let Ok(b) = Block::measure(|f| self.properties.visit(f)) {
-            b.write(out, |f| self.properties.visit(f));
-        }
+        properties::write_block(out, |f| self.properties.visit(f));
         for r in &self.reasons {
             writer::put_u8(out, r.code());
         }
