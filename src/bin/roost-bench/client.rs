@@ -16,6 +16,10 @@ use roost::packets::{
 /// Largest packet the bench accepts from a broker.
 pub(crate) const MAX_PACKET: usize = 1 << 20;
 
+/// Keep Alive of every client, in seconds. Not 0: rumqttd refuses that. Long enough that a
+/// subscriber which never sends is not dropped during a run.
+const KEEP_ALIVE: u16 = 600;
+
 /// One client to set up.
 #[derive(Debug, Clone)]
 pub(crate) struct Spec {
@@ -79,7 +83,7 @@ fn handshake(addr: SocketAddr, version: Version, qos: QoS, spec: &Spec) -> io::R
     let connect = Packet::Connect(Connect {
         protocol: version,
         clean_start: true,
-        keep_alive: 0,
+        keep_alive: KEEP_ALIVE,
         client_id: &spec.client_id,
         will: None,
         username: None,

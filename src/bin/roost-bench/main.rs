@@ -72,13 +72,13 @@ fn run(a: &Args) -> ExitCode {
         let _ = write!(line, " rate={}", a.rate);
     }
     if a.scenario == Scenario::Idle {
+        let _ = write!(line, " conns={}", a.conns);
         return match idle::run(a) {
             Ok(o) => {
                 let _ = write!(
                     line,
-                    " conns={} connect_s={:.3} conns_per_s={:.0} broker_cpu_s={} bench_cpu_s={} \
+                    " connect_s={:.3} conns_per_s={:.0} broker_cpu_s={} bench_cpu_s={} \
                      rss_before={} rss_after={} rss_per_conn={} check=ok",
-                    o.conns,
                     o.connect_s,
                     o.conns_per_s(),
                     opt(o.broker_cpu_s, 2),
