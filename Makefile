@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 60
 SMOKE_SECONDS ?= 20
 TARGET_TRIPLE := x86_64-unknown-linux-gnu
 
-.PHONY: run build test test-deps unit fuzz-smoke fuzz fuzz-deps static bench-codec bench clean
+.PHONY: run build test test-deps unit fuzz-smoke fuzz fuzz-deps static bench-codec bench bench-quick clean
 
 run:
 	$(CARGO) run --release --bin roost
@@ -59,6 +59,15 @@ static:
 
 bench-codec:
 	$(CARGO) bench --bench codec
+
+# Load benchmark against roost, Mosquitto and rumqttd (scripts/bench.sh; about 25 minutes with
+# ROUNDS=3). bench-quick is one round with 3 s windows.
+ROUNDS ?= 3
+bench:
+	@ROUNDS=$(ROUNDS) CARGO="$(CARGO)" ./scripts/bench.sh
+
+bench-quick:
+	@ROUNDS=1 WARMUP=1 DURATION=3 CARGO="$(CARGO)" ./scripts/bench.sh
 
 clean:
 	$(CARGO) clean
