@@ -6,6 +6,8 @@
 //! Each test binary uses only part of this module.
 #![allow(dead_code)]
 
+pub mod v5;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
