@@ -207,10 +207,10 @@ fn accept_loop(mut poll: Poll, mut listener: TcpListener, shared: &Shared) -> Re
         }
         loop {
             match listener.accept() {
-                Ok((stream, peer)) => {
+                Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
                     if let Some(b) = batch.get_mut(next) {
-                        b.push(Inbound::Accept(stream, peer));
+                        b.push(Inbound::Accept(stream));
                     }
                     next = (next + 1) % n;
                 }

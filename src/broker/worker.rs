@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -29,7 +28,7 @@ use crate::packets::{
     UnsubAck, Unsubscribe, Version,
 };
 use crate::session::{Delivery, Expiry, InFlight, Session, SubInfo};
-use crate::timer::TimerWheel;
+use crate::timer::{TimerKey, TimerWheel};
 use crate::topic::{SubscriptionFilter, TopicName};
 
 /// The token of the worker's waker; connection tokens are slab keys, always below it.
@@ -42,8 +41,11 @@ const SCRATCH: usize = 64 * 1024;
 const TX_HIGH_WATER: usize = 1024 * 1024;
 /// A fully flushed output buffer larger than this is released, so quiet connections stay small.
 const TX_KEEP: usize = 16 * 1024;
-/// QoS 1/2 messages in flight to a 3.1.1 client (5.0 clients set their own Receive Maximum).
-const V3_WINDOW: usize = 256;
+/// A fully flushed output buffer smaller than this is released too: not worth keeping.
+const TX_REUSE: usize = 512;
+/// QoS 1/2 messages in flight to a 3.1.1 client: 3.1.1 has no Receive Maximum, so roost uses
+/// 5.0's default (65,535). The output high-water mark still bounds what is written ahead.
+const V3_WINDOW: usize = u16::MAX as usize;
 /// QoS 2 messages a 5.0 client may have unreleased towards roost (sent as Receive Maximum;
 /// QoS 1 messages are acknowledged at once and never count).
 const RECEIVE_MAX: u16 = 1024;
@@ -53,9 +55,9 @@ const TOPIC_ALIAS_MAX: u16 = 64;
 /// What other threads send a worker.
 pub(crate) enum Inbound {
     /// A freshly accepted connection.
-    Accept(TcpStream, SocketAddr),
+    Accept(TcpStream),
     /// A connection whose session lives here, with the bytes read so far (CONNECT first).
-    HandOver(TcpStream, SocketAddr, Vec<u8>),
+    HandOver(TcpStream, Vec<u8>),
     /// A message for sessions homed here.
     Deliver(Arc<Message>, Vec<Target>),
 }
@@ -99,9 +101,14 @@ enum Timer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Waiting for CONNECT (MQTT-3.1.0-1: it must be the first packet).
-    AwaitConnect,
+    AwaitConnect {
+        /// The CONNECT timeout, cancelled when CONNECT arrives so its wheel slot is reused.
+        timer: TimerKey,
+    },
     /// Connected to the session in this slab slot.
     Active { session: usize },
+    /// Being closed after a takeover: already detached from its session.
+    Detached,
 }
 
 /// Why a connection is closed.
@@ -122,7 +129,6 @@ struct Conn {
     stream: TcpStream,
     /// Unique per connection on this worker, so timers of a closed one are recognised.
     id: u64,
-    peer: SocketAddr,
     /// Bytes of an incomplete packet. Empty (no allocation) between packets.
     rx: Vec<u8>,
     /// Encoded packets waiting to be written.
@@ -141,8 +147,8 @@ struct Conn {
     will: Option<Arc<Message>>,
     /// Will Delay Interval in seconds (5.0; 0 = publish at once).
     will_delay: u32,
-    /// Inbound topic aliases (5.0), index = alias - 1.
-    aliases: Vec<Option<Arc<str>>>,
+    /// Inbound topic aliases (5.0), index = alias - 1; boxed, as most clients use none.
+    aliases: Option<Box<Vec<Option<Arc<str>>>>>,
     /// The client's Maximum Packet Size (5.0): larger messages are not sent to it
     /// (MQTT-3.1.2-25).
     max_packet_out: usize,
@@ -289,11 +295,11 @@ impl Worker {
         let mut batch = std::mem::take(&mut self.inbox);
         for item in batch.drain(..) {
             match item {
-                Inbound::Accept(stream, peer) => {
-                    self.add_conn(stream, peer, &[]);
+                Inbound::Accept(stream) => {
+                    self.add_conn(stream, &[]);
                 }
-                Inbound::HandOver(stream, peer, rx) => {
-                    self.add_conn(stream, peer, &rx);
+                Inbound::HandOver(stream, rx) => {
+                    self.add_conn(stream, &rx);
                 }
                 Inbound::Deliver(message, targets) => {
                     for t in targets {
@@ -312,7 +318,7 @@ impl Worker {
     }
 
     /// Registers a connection and processes `initial` bytes as if just read.
-    fn add_conn(&mut self, mut stream: TcpStream, peer: SocketAddr, initial: &[u8]) {
+    fn add_conn(&mut self, mut stream: TcpStream, initial: &[u8]) {
         let now = self.now_ms;
         let entry = self.conns.vacant_entry();
         let k = entry.key();
@@ -321,30 +327,29 @@ impl Worker {
             .registry()
             .register(&mut stream, Token(k), Interest::READABLE)
         {
-            log::warn!("{peer}: cannot register connection: {e}");
+            log::warn!("{}: cannot register connection: {e}", peer(&stream));
             return;
         }
         let id = self.next_conn_id;
         self.next_conn_id += 1;
+        let deadline = now + duration_ms(self.shared.limits.connect_timeout);
+        let timer = self.timers.insert(deadline, Timer::Connect { conn: k, id });
         entry.insert(Conn {
             stream,
             id,
-            peer,
             rx: Vec::new(),
             tx: Vec::new(),
             want_write: false,
             dirty: false,
-            phase: Phase::AwaitConnect,
+            phase: Phase::AwaitConnect { timer },
             version: Version::V3_1_1,
             keep_alive_ms: 0,
             last_rx_ms: now,
             will: None,
             will_delay: 0,
-            aliases: Vec::new(),
+            aliases: None,
             max_packet_out: usize::MAX,
         });
-        let deadline = now + duration_ms(self.shared.limits.connect_timeout);
-        self.timers.insert(deadline, Timer::Connect { conn: k, id });
         if !initial.is_empty() {
             self.ingest(k, initial);
         }
@@ -456,7 +461,7 @@ impl Worker {
 
     fn violation(&mut self, k: usize, e: DecodeError) {
         if let Some(c) = self.conns.get(k) {
-            log::debug!("{}: closing: {e}", c.peer);
+            log::debug!("{}: closing: {e}", peer(&c.stream));
         }
         self.close(k, Close::Violation(e.reason_code()));
     }
@@ -467,7 +472,7 @@ impl Worker {
             return;
         };
         let _ = self.poll.registry().deregister(&mut conn.stream);
-        let mut batch = vec![Inbound::HandOver(conn.stream, conn.peer, rx.to_vec())];
+        let mut batch = vec![Inbound::HandOver(conn.stream, rx.to_vec())];
         self.shared.post(home, &mut batch);
     }
 
@@ -477,8 +482,9 @@ impl Worker {
         };
         let phase = conn.phase;
         match (phase, packet) {
-            (Phase::AwaitConnect, Packet::Connect(c)) => self.on_connect(k, &c),
-            (Phase::AwaitConnect, _) => {
+            (Phase::AwaitConnect { .. }, Packet::Connect(c)) => self.on_connect(k, &c),
+            (Phase::Detached, _) => Flow::Stop,
+            (Phase::AwaitConnect { .. }, _) => {
                 // MQTT-3.1.0-1: the first packet must be CONNECT.
                 self.close(k, Close::Violation(ReasonCode::ProtocolError));
                 Flow::Stop
@@ -520,7 +526,7 @@ impl Worker {
                 let known = self
                     .sessions
                     .get_mut(s)
-                    .is_some_and(|x| x.incoming_qos2.remove(&a.packet_id.get()));
+                    .is_some_and(|x| x.qos2_release(a.packet_id));
                 let mut comp = Ack::new(a.packet_id);
                 if !known {
                     comp.reason = ReasonCode::PacketIdentifierNotFound;
@@ -669,6 +675,9 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(k) else {
             return Flow::Stop;
         };
+        if let Phase::AwaitConnect { timer } = conn.phase {
+            self.timers.cancel(timer);
+        }
         conn.phase = Phase::Active { session: slot };
         conn.keep_alive_ms = u64::from(keep_alive) * 1000;
         conn.last_rx_ms = now_ms;
@@ -742,7 +751,7 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(old) else {
             return;
         };
-        conn.phase = Phase::AwaitConnect; // detach from the session before closing
+        conn.phase = Phase::Detached;
         let will = conn.will.take();
         let v5 = conn.version.is_v5();
         // A delayed will of a session that continues is cancelled by the new connection.
@@ -812,7 +821,11 @@ impl Worker {
                 }
                 let idx = usize::from(a - 1);
                 if p.topic.is_empty() {
-                    match conn.aliases.get(idx).cloned().flatten() {
+                    match conn
+                        .aliases
+                        .as_ref()
+                        .and_then(|a| a.get(idx).cloned().flatten())
+                    {
                         Some(t) => t,
                         None => {
                             self.close(k, Close::Violation(ReasonCode::ProtocolError));
@@ -821,10 +834,11 @@ impl Worker {
                     }
                 } else {
                     let t: Arc<str> = Arc::from(p.topic);
-                    if conn.aliases.len() <= idx {
-                        conn.aliases.resize(idx + 1, None);
+                    let aliases = conn.aliases.get_or_insert_with(Box::default);
+                    if aliases.len() <= idx {
+                        aliases.resize(idx + 1, None);
                     }
-                    if let Some(slot) = conn.aliases.get_mut(idx) {
+                    if let Some(slot) = aliases.get_mut(idx) {
                         *slot = Some(Arc::clone(&t));
                     }
                     t
@@ -855,16 +869,13 @@ impl Worker {
             return Flow::Continue;
         }
         if let QosPid::ExactlyOnce(id) = qos_pid {
-            let seen = self
-                .sessions
-                .get(s)
-                .is_some_and(|x| x.incoming_qos2.contains(&id.get()));
+            let seen = self.sessions.get(s).is_some_and(|x| x.qos2_pending(id));
             if seen {
                 // A re-sent QoS 2 PUBLISH: acknowledged again, not delivered twice (MQTT-4.3.3-9).
                 self.send(k, &Packet::PubRec(Ack::new(id)));
                 return Flow::Continue;
             }
-            let unreleased = self.sessions.get(s).map_or(0, |x| x.incoming_qos2.len());
+            let unreleased = self.sessions.get(s).map_or(0, |x| x.qos2_unreleased());
             if v5 && unreleased >= usize::from(RECEIVE_MAX) {
                 // MQTT-3.3.4-8: more unacknowledged QoS 2 PUBLISHes than our Receive Maximum.
                 self.close(k, Close::Violation(ReasonCode::ReceiveMaximumExceeded));
@@ -887,7 +898,7 @@ impl Worker {
             QosPid::AtLeastOnce(id) => self.send(k, &Packet::PubAck(reason_ack(id, reason))),
             QosPid::ExactlyOnce(id) => {
                 if let Some(x) = self.sessions.get_mut(s) {
-                    x.incoming_qos2.insert(id.get());
+                    x.qos2_received(id);
                 }
                 self.send(k, &Packet::PubRec(reason_ack(id, reason)));
             }
@@ -1053,7 +1064,7 @@ impl Worker {
             let existed = self
                 .sessions
                 .get_mut(s)
-                .map(|x| x.subscriptions.insert(filter.clone(), info).is_some())
+                .map(|x| x.subscribe(filter.clone(), info))
                 .unwrap_or(false);
             {
                 let mut subs = self.shared.subs.write().unwrap_or_else(|e| e.into_inner());
@@ -1117,8 +1128,7 @@ impl Worker {
             let removed = self
                 .sessions
                 .get_mut(s)
-                .and_then(|x| x.subscriptions.remove(&filter))
-                .is_some();
+                .is_some_and(|x| x.unsubscribe(&filter));
             if removed {
                 let mut subs = self.shared.subs.write().unwrap_or_else(|e| e.into_inner());
                 subs.remove(&filter, key);
@@ -1164,10 +1174,10 @@ impl Worker {
                 if self
                     .conns
                     .get(conn)
-                    .is_some_and(|c| c.id == id && c.phase == Phase::AwaitConnect)
+                    .is_some_and(|c| c.id == id && matches!(c.phase, Phase::AwaitConnect { .. }))
                 {
                     if let Some(c) = self.conns.get(conn) {
-                        log::debug!("{}: no CONNECT in time", c.peer);
+                        log::debug!("{}: no CONNECT in time", peer(&c.stream));
                     }
                     self.close(conn, Close::Shutdown);
                 }
@@ -1181,7 +1191,7 @@ impl Worker {
                 }
                 let deadline = c.last_rx_ms + c.keep_alive_ms * 3 / 2;
                 if now >= deadline {
-                    log::debug!("{}: keepalive timeout", c.peer);
+                    log::debug!("{}: keepalive timeout", peer(&c.stream));
                     self.close(conn, Close::Violation(ReasonCode::KeepAliveTimeout));
                 } else {
                     self.timers.insert(deadline, Timer::KeepAlive { conn, id });
@@ -1278,7 +1288,9 @@ impl Worker {
         }
         conn.tx.drain(..written);
         let pending = !conn.tx.is_empty();
-        if !pending && conn.tx.capacity() > TX_KEEP {
+        // A drained buffer is kept only while it is of a size worth reusing: small ones (a
+        // quiet connection's CONNACK and SUBACK) and very large ones are released.
+        if !pending && (conn.tx.capacity() > TX_KEEP || conn.tx.capacity() < TX_REUSE) {
             conn.tx = Vec::new();
         }
         if pending != conn.want_write {
@@ -1321,7 +1333,7 @@ impl Worker {
                     Packet::Disconnect(Disconnect::new(reason)).encode(Version::V5, &mut conn.tx);
             }
         }
-        if let (Close::Violation(reason), Phase::AwaitConnect) = (why, conn.phase) {
+        if let (Close::Violation(reason), Phase::AwaitConnect { .. }) = (why, conn.phase) {
             let connack = Packet::ConnAck(ConnAck::new(false, reason));
             if reason == ReasonCode::UnsupportedProtocolVersion {
                 // MQTT-3.1.2-2: CONNACK return code 0x01, in 3.1.1 form, then close.
@@ -1403,7 +1415,7 @@ impl Worker {
         let subs = session.clear();
         if !subs.is_empty() {
             let mut trie = self.shared.subs.write().unwrap_or_else(|e| e.into_inner());
-            for filter in subs.keys() {
+            for (filter, _) in &subs {
                 trie.remove(filter, key);
             }
         }
@@ -1529,6 +1541,13 @@ fn home_worker(client_id: &str, workers: usize) -> usize {
 fn connect_level(body: &[u8]) -> Option<u8> {
     let name_len = u16::from_be_bytes([*body.first()?, *body.get(1)?]);
     body.get(2 + usize::from(name_len)).copied()
+}
+
+/// The peer address of a stream, for logs.
+fn peer(stream: &TcpStream) -> String {
+    stream
+        .peer_addr()
+        .map_or_else(|_| "?".to_owned(), |a| a.to_string())
 }
 
 fn duration_ms(d: Duration) -> u64 {

@@ -6,7 +6,7 @@
 
 mod packet_id;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Instant;
@@ -108,7 +108,9 @@ pub(crate) struct Session {
     /// When the session ends after a disconnect.
     pub(crate) expiry: Expiry,
     /// Subscriptions, so they can be listed and removed from the trie when the session ends.
-    pub(crate) subscriptions: HashMap<SubscriptionFilter, SubInfo>,
+    /// A list, not a map: most sessions have a handful, and an idle one must stay small.
+    /// Invariant: no filter appears twice.
+    pub(crate) subscriptions: Vec<(SubscriptionFilter, SubInfo)>,
     /// Outgoing QoS 1/2 messages awaiting acknowledgement, in the order they were sent.
     pub(crate) inflight: VecDeque<InFlight>,
     /// Messages waiting for room in the window or for the client to come back.
@@ -117,7 +119,8 @@ pub(crate) struct Session {
     pub(crate) ids: PacketIds,
     /// Packet ids of QoS 2 PUBLISHes received and not yet released by PUBREL: a duplicate with
     /// one of these ids is not delivered again (MQTT-4.3.3-9 / section 4.3.3 method B).
-    pub(crate) incoming_qos2: HashSet<u16>,
+    /// Boxed and created on first use, so sessions that never receive QoS 2 pay 8 bytes.
+    incoming_qos2: Option<Box<HashSet<u16>>>,
     /// How many messages the client accepts in flight (its Receive Maximum, MQTT-3.3.4-9).
     pub(crate) send_window: usize,
     /// Messages dropped because the queue was full, for metrics.
@@ -152,11 +155,11 @@ impl Session {
             conn: None,
             version,
             expiry,
-            subscriptions: HashMap::new(),
+            subscriptions: Vec::new(),
             inflight: VecDeque::new(),
             queue: VecDeque::new(),
             ids: PacketIds::default(),
-            incoming_qos2: HashSet::new(),
+            incoming_qos2: None,
             send_window: usize::from(u16::MAX),
             dropped: 0,
             epoch: 0,
@@ -241,13 +244,65 @@ impl Session {
         true
     }
 
+    /// Adds or replaces (MQTT-3.8.4-3) a subscription; true if one with this filter existed.
+    pub(crate) fn subscribe(&mut self, filter: SubscriptionFilter, info: SubInfo) -> bool {
+        match self.subscriptions.iter_mut().find(|(f, _)| *f == filter) {
+            Some((_, old)) => {
+                *old = info;
+                true
+            }
+            None => {
+                self.subscriptions.push((filter, info));
+                false
+            }
+        }
+    }
+
+    /// Removes a subscription; true if it existed.
+    pub(crate) fn unsubscribe(&mut self, filter: &SubscriptionFilter) -> bool {
+        let before = self.subscriptions.len();
+        self.subscriptions.retain(|(f, _)| f != filter);
+        self.subscriptions.len() != before
+    }
+
+    /// True if a QoS 2 PUBLISH with this id was received and not yet released by PUBREL.
+    pub(crate) fn qos2_pending(&self, id: PacketId) -> bool {
+        self.incoming_qos2
+            .as_ref()
+            .is_some_and(|s| s.contains(&id.get()))
+    }
+
+    /// How many received QoS 2 PUBLISHes await their PUBREL.
+    pub(crate) fn qos2_unreleased(&self) -> usize {
+        self.incoming_qos2.as_ref().map_or(0, |s| s.len())
+    }
+
+    /// Records a received QoS 2 PUBLISH until its PUBREL.
+    pub(crate) fn qos2_received(&mut self, id: PacketId) {
+        self.incoming_qos2
+            .get_or_insert_with(Box::default)
+            .insert(id.get());
+    }
+
+    /// PUBREL for `id`: true if it was pending.
+    pub(crate) fn qos2_release(&mut self, id: PacketId) -> bool {
+        let Some(set) = self.incoming_qos2.as_mut() else {
+            return false;
+        };
+        let known = set.remove(&id.get());
+        if set.is_empty() {
+            self.incoming_qos2 = None;
+        }
+        known
+    }
+
     /// Forgets everything a clean start discards (MQTT-3.1.2-4 / MQTT-3.1.2-6), returning the
     /// subscriptions so the caller can remove them from the trie.
-    pub(crate) fn clear(&mut self) -> HashMap<SubscriptionFilter, SubInfo> {
+    pub(crate) fn clear(&mut self) -> Vec<(SubscriptionFilter, SubInfo)> {
         self.inflight.clear();
         self.queue.clear();
         self.ids = PacketIds::default();
-        self.incoming_qos2.clear();
+        self.incoming_qos2 = None;
         std::mem::take(&mut self.subscriptions)
     }
 }
