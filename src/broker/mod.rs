@@ -7,7 +7,6 @@
 
 mod worker;
 
-use std::io;
 use std::net::TcpListener as StdListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -15,7 +14,7 @@ use std::thread;
 use std::time::Duration;
 
 use mio::net::TcpListener;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Interest, Poll, Waker};
 
 use crate::config::Config;
 use crate::error::Error;
@@ -83,9 +82,6 @@ impl Shared {
     }
 }
 
-const LISTENER: Token = Token(0);
-const LISTENER_WAKE: Token = Token(1);
-
 /// Runs the broker until SIGINT or SIGTERM.
 pub(crate) fn run(config: &Config) -> Result<(), Error> {
     let std_listener = StdListener::bind(config.listen).map_err(|source| Error::Io {
@@ -102,8 +98,6 @@ pub(crate) fn run(config: &Config) -> Result<(), Error> {
         context: "reading the listener address",
         source,
     })?;
-    let listener = TcpListener::from_std(std_listener);
-
     let mut polls = Vec::with_capacity(config.workers);
     let mut remotes = Vec::with_capacity(config.workers);
     for _ in 0..config.workers {
@@ -115,7 +109,20 @@ pub(crate) fn run(config: &Config) -> Result<(), Error> {
             context: "creating a waker",
             source,
         })?;
-        polls.push(poll);
+        // Every worker accepts on its own handle of the one listening socket: a connection
+        // goes to whichever worker is free to take it, with no hop through another thread.
+        let mut listener =
+            TcpListener::from_std(std_listener.try_clone().map_err(|source| Error::Io {
+                context: "sharing the listener",
+                source,
+            })?);
+        poll.registry()
+            .register(&mut listener, worker::LISTENER, Interest::READABLE)
+            .map_err(|source| Error::Io {
+                context: "registering the listener",
+                source,
+            })?;
+        polls.push((poll, listener));
         remotes.push(Remote {
             inbox: Mutex::new(Vec::new()),
             waker,
@@ -136,11 +143,11 @@ pub(crate) fn run(config: &Config) -> Result<(), Error> {
     });
 
     let mut threads = Vec::new();
-    for (i, poll) in polls.into_iter().enumerate() {
+    for (i, (poll, listener)) in polls.into_iter().enumerate() {
         let shared = Arc::clone(&shared);
         let handle = thread::Builder::new()
             .name(format!("roost-worker-{i}"))
-            .spawn(move || worker::Worker::new(i, poll, shared).run())
+            .spawn(move || worker::Worker::new(i, poll, listener, shared).run())
             .map_err(|source| Error::Io {
                 context: "starting a worker",
                 source,
@@ -148,91 +155,24 @@ pub(crate) fn run(config: &Config) -> Result<(), Error> {
         threads.push(handle);
     }
 
-    let listen_poll = Poll::new().map_err(|source| Error::Io {
-        context: "creating a poll",
-        source,
-    })?;
-    let listen_waker = Arc::new(Waker::new(listen_poll.registry(), LISTENER_WAKE).map_err(
-        |source| Error::Io {
-            context: "creating a waker",
-            source,
-        },
-    )?);
-    watch_signals(Arc::clone(&shared), Arc::clone(&listen_waker))?;
-
+    watch_signals(Arc::clone(&shared))?;
+    drop(std_listener);
     log::info!(
         "roost {} listening on {local} with {} workers",
         env!("CARGO_PKG_VERSION"),
         config.workers
     );
-    let result = accept_loop(listen_poll, listener, &shared);
-    shared.shutdown.store(true, Ordering::SeqCst);
-    for w in &shared.workers {
-        let _ = w.waker.wake();
-    }
     for t in threads {
         if t.join().is_err() {
             log::error!("a worker thread panicked");
         }
     }
     log::info!("roost stopped");
-    result
+    Ok(())
 }
 
-/// Accepts connections and spreads them over the workers, round robin, until shutdown.
-fn accept_loop(mut poll: Poll, mut listener: TcpListener, shared: &Shared) -> Result<(), Error> {
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)
-        .map_err(|source| Error::Io {
-            context: "registering the listener",
-            source,
-        })?;
-    let mut events = Events::with_capacity(64);
-    let mut next = 0usize;
-    let n = shared.workers.len();
-    let mut batch: Vec<Vec<Inbound>> = (0..n).map(|_| Vec::new()).collect();
-    loop {
-        if let Err(e) = poll.poll(&mut events, None) {
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(Error::Io {
-                context: "polling the listener",
-                source: e,
-            });
-        }
-        if shared.shutdown.load(Ordering::SeqCst) {
-            log::info!("shutting down: no longer accepting connections");
-            return Ok(());
-        }
-        loop {
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    if let Some(b) = batch.get_mut(next) {
-                        b.push(Inbound::Accept(stream));
-                    }
-                    next = (next + 1) % n;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // EMFILE and friends: log and try again on the next readiness event.
-                    log::warn!("accept failed: {e}");
-                    break;
-                }
-            }
-        }
-        for (w, b) in batch.iter_mut().enumerate() {
-            if !b.is_empty() {
-                shared.post(w, b);
-            }
-        }
-    }
-}
-
-/// Turns the first SIGINT or SIGTERM into a shutdown: sets the flag and wakes the listener.
-fn watch_signals(shared: Arc<Shared>, listener: Arc<Waker>) -> Result<(), Error> {
+/// Turns the first SIGINT or SIGTERM into a shutdown: sets the flag and wakes every worker.
+fn watch_signals(shared: Arc<Shared>) -> Result<(), Error> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals =
         signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|source| Error::Io {
@@ -245,8 +185,11 @@ fn watch_signals(shared: Arc<Shared>, listener: Arc<Waker>) -> Result<(), Error>
             if let Some(sig) = signals.forever().next() {
                 let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
                 log::info!("{name} received: shutting down");
+                log::info!("shutting down: no longer accepting connections");
                 shared.shutdown.store(true, Ordering::SeqCst);
-                let _ = listener.wake();
+                for w in &shared.workers {
+                    let _ = w.waker.wake();
+                }
             }
         })
         .map_err(|source| Error::Io {

@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
+use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
@@ -33,6 +33,8 @@ use crate::topic::{SubscriptionFilter, TopicName};
 
 /// The token of the worker's waker; connection tokens are slab keys, always below it.
 pub(crate) const WAKER: Token = Token(usize::MAX);
+/// The token of the worker's handle of the listening socket.
+pub(crate) const LISTENER: Token = Token(usize::MAX - 1);
 
 /// Bytes read per `read` call into the shared scratch buffer.
 const SCRATCH: usize = 64 * 1024;
@@ -54,8 +56,6 @@ const TOPIC_ALIAS_MAX: u16 = 64;
 
 /// What other threads send a worker.
 pub(crate) enum Inbound {
-    /// A freshly accepted connection.
-    Accept(TcpStream),
     /// A connection whose session lives here, with the bytes read so far (CONNECT first).
     HandOver(TcpStream, Vec<u8>),
     /// A message for sessions homed here.
@@ -139,25 +139,28 @@ struct Conn {
     dirty: bool,
     phase: Phase,
     version: Version,
-    /// Keepalive in milliseconds; 0 means none.
-    keep_alive_ms: u64,
+    /// Keepalive in seconds; 0 means none.
+    keep_alive: u16,
     /// When bytes last arrived (worker clock, ms).
     last_rx_ms: u64,
     /// The will message, published if the connection ends without DISCONNECT.
     will: Option<Arc<Message>>,
     /// Will Delay Interval in seconds (5.0; 0 = publish at once).
     will_delay: u32,
-    /// Inbound topic aliases (5.0), index = alias - 1; boxed, as most clients use none.
-    aliases: Option<Box<Vec<Option<Arc<str>>>>>,
+    /// Inbound topic aliases (5.0), index = alias - 1; created on first use, as most clients
+    /// use none. Invariant: `TOPIC_ALIAS_MAX` entries once created.
+    aliases: Option<Box<[Option<Arc<str>>]>>,
     /// The client's Maximum Packet Size (5.0): larger messages are not sent to it
     /// (MQTT-3.1.2-25).
-    max_packet_out: usize,
+    max_packet_out: u32,
 }
 
 /// A worker thread's state.
 pub(crate) struct Worker {
     index: usize,
     poll: Poll,
+    /// This worker's handle of the listening socket.
+    listener: TcpListener,
     shared: Arc<Shared>,
     conns: Slab<Conn>,
     sessions: Slab<Session>,
@@ -187,11 +190,17 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn new(index: usize, poll: Poll, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(
+        index: usize,
+        poll: Poll,
+        listener: TcpListener,
+        shared: Arc<Shared>,
+    ) -> Self {
         let n = shared.workers.len();
         Worker {
             index,
             poll,
+            listener,
             shared,
             conns: Slab::new(),
             sessions: Slab::new(),
@@ -242,6 +251,7 @@ impl Worker {
             for event in events.iter() {
                 match event.token() {
                     WAKER => self.drain_inbox(),
+                    LISTENER => self.accept(),
                     Token(k) => {
                         if event.is_writable() {
                             self.flush(k);
@@ -295,9 +305,6 @@ impl Worker {
         let mut batch = std::mem::take(&mut self.inbox);
         for item in batch.drain(..) {
             match item {
-                Inbound::Accept(stream) => {
-                    self.add_conn(stream, &[]);
-                }
                 Inbound::HandOver(stream, rx) => {
                     self.add_conn(stream, &rx);
                 }
@@ -315,6 +322,25 @@ impl Worker {
             }
         }
         self.inbox = batch;
+    }
+
+    /// Accepts every pending connection (the other workers race for them too).
+    fn accept(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    self.add_conn(stream, &[]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE and the like: what is left waits for the next readiness event.
+                    log::warn!("accept failed: {e}");
+                    return;
+                }
+            }
+        }
     }
 
     /// Registers a connection and processes `initial` bytes as if just read.
@@ -343,12 +369,12 @@ impl Worker {
             dirty: false,
             phase: Phase::AwaitConnect { timer },
             version: Version::V3_1_1,
-            keep_alive_ms: 0,
+            keep_alive: 0,
             last_rx_ms: now,
             will: None,
             will_delay: 0,
             aliases: None,
-            max_packet_out: usize::MAX,
+            max_packet_out: u32::MAX,
         });
         if !initial.is_empty() {
             self.ingest(k, initial);
@@ -679,7 +705,7 @@ impl Worker {
             self.timers.cancel(timer);
         }
         conn.phase = Phase::Active { session: slot };
-        conn.keep_alive_ms = u64::from(keep_alive) * 1000;
+        conn.keep_alive = keep_alive;
         conn.last_rx_ms = now_ms;
         conn.will = will;
         conn.will_delay = c
@@ -690,7 +716,7 @@ impl Worker {
         conn.max_packet_out = c
             .properties
             .maximum_packet_size
-            .map_or(usize::MAX, |m| m.get() as usize);
+            .map_or(u32::MAX, |m| m.get());
         let id = conn.id;
         if keep_alive > 0 {
             // MQTT-3.1.2-24: one and a half times the keepalive.
@@ -778,7 +804,7 @@ impl Worker {
         let (Some(session), Some(conn)) = (self.sessions.get_mut(s), self.conns.get_mut(k)) else {
             return;
         };
-        for f in session.inflight.iter_mut() {
+        for f in session.inflight_mut() {
             encode_into(conn, k, &mut self.dirty, &f.resend(now, now_ms));
         }
         self.pump(s);
@@ -796,11 +822,11 @@ impl Worker {
             return;
         };
         while session.window_open() && conn.tx.len() < TX_HIGH_WATER {
-            let Some(d) = session.queue.pop_front() else {
+            let Some(d) = session.pop_queued() else {
                 break;
             };
             if let Err(d) = transmit(conn, k, &mut self.dirty, session, d, now, now_ms) {
-                session.queue.push_front(d);
+                session.unpop_queued(d);
                 break;
             }
         }
@@ -834,10 +860,9 @@ impl Worker {
                     }
                 } else {
                     let t: Arc<str> = Arc::from(p.topic);
-                    let aliases = conn.aliases.get_or_insert_with(Box::default);
-                    if aliases.len() <= idx {
-                        aliases.resize(idx + 1, None);
-                    }
+                    let aliases = conn.aliases.get_or_insert_with(|| {
+                        vec![None; usize::from(TOPIC_ALIAS_MAX)].into_boxed_slice()
+                    });
                     if let Some(slot) = aliases.get_mut(idx) {
                         *slot = Some(Arc::clone(&t));
                     }
@@ -1024,7 +1049,7 @@ impl Worker {
             self.dropped_qos0 += 1;
             return;
         }
-        if d.qos != QoS::AtMostOnce && (!has_room || !session.queue.is_empty()) {
+        if d.qos != QoS::AtMostOnce && (!has_room || session.has_queued()) {
             session.enqueue(d, max_queued);
             return;
         }
@@ -1186,10 +1211,10 @@ impl Worker {
                 let Some(c) = self.conns.get(conn) else {
                     return;
                 };
-                if c.id != id || c.keep_alive_ms == 0 {
+                if c.id != id || c.keep_alive == 0 {
                     return;
                 }
-                let deadline = c.last_rx_ms + c.keep_alive_ms * 3 / 2;
+                let deadline = c.last_rx_ms + u64::from(c.keep_alive) * 1500;
                 if now >= deadline {
                     log::debug!("{}: keepalive timeout", peer(&c.stream));
                     self.close(conn, Close::Violation(ReasonCode::KeepAliveTimeout));
@@ -1240,7 +1265,7 @@ impl Worker {
             if let Some(session) = self.sessions.get_mut(session) {
                 let now = self.now;
                 let due = |f: &&mut InFlight| now_ms.saturating_sub(f.sent_ms) >= interval;
-                for f in session.inflight.iter_mut().filter(due) {
+                for f in session.inflight_mut().filter(due) {
                     encode_into(conn, k, &mut self.dirty, &f.resend(now, now_ms));
                 }
             }
@@ -1310,10 +1335,7 @@ impl Worker {
         }
         if written > 0 && !pending {
             if let Phase::Active { session } = conn.phase {
-                let queued = self
-                    .sessions
-                    .get(session)
-                    .is_some_and(|s| !s.queue.is_empty());
+                let queued = self.sessions.get(session).is_some_and(|s| s.has_queued());
                 if queued {
                     self.pump(session);
                 }
@@ -1496,7 +1518,7 @@ fn transmit(
     match id {
         Some(id) if sent => session.record(id, d, now_ms),
         Some(id) => {
-            session.ids.release(id);
+            session.unreserve(id);
         }
         None => {}
     }
@@ -1508,7 +1530,7 @@ fn transmit(
 fn encode_into(conn: &mut Conn, k: usize, dirty: &mut Vec<usize>, packet: &Packet<'_>) -> bool {
     let start = conn.tx.len();
     match packet.encode(conn.version, &mut conn.tx) {
-        Ok(len) if len <= conn.max_packet_out => {}
+        Ok(len) if len <= conn.max_packet_out as usize => {}
         _ => {
             conn.tx.truncate(start);
             return false;

@@ -111,15 +111,13 @@ pub(crate) struct Session {
     /// A list, not a map: most sessions have a handful, and an idle one must stay small.
     /// Invariant: no filter appears twice.
     pub(crate) subscriptions: Vec<(SubscriptionFilter, SubInfo)>,
-    /// Outgoing QoS 1/2 messages awaiting acknowledgement, in the order they were sent.
-    pub(crate) inflight: VecDeque<InFlight>,
-    /// Messages waiting for room in the window or for the client to come back.
-    pub(crate) queue: VecDeque<Delivery>,
-    /// Packet identifiers of `inflight`.
-    pub(crate) ids: PacketIds,
+    /// Outgoing QoS 1/2 state, created on the first QoS 1/2 message so that idle sessions and
+    /// QoS 0-only ones stay small.
+    out: Option<Box<Outbound>>,
     /// Packet ids of QoS 2 PUBLISHes received and not yet released by PUBREL: a duplicate with
     /// one of these ids is not delivered again (MQTT-4.3.3-9 / section 4.3.3 method B).
     /// Boxed and created on first use, so sessions that never receive QoS 2 pay 8 bytes.
+    #[allow(clippy::box_collection)] // boxed on purpose: 8 bytes instead of 48 when unused
     incoming_qos2: Option<Box<HashSet<u16>>>,
     /// How many messages the client accepts in flight (its Receive Maximum, MQTT-3.3.4-9).
     pub(crate) send_window: usize,
@@ -130,6 +128,17 @@ pub(crate) struct Session {
     /// Counts connections to this session, so a session-expiry timer armed at one disconnect
     /// is recognised as stale after a later connect.
     pub(crate) epoch: u32,
+}
+
+/// What a session is sending: in flight, queued, and the packet ids in use.
+#[derive(Debug, Default)]
+struct Outbound {
+    /// Outgoing QoS 1/2 messages awaiting acknowledgement, in the order they were sent.
+    inflight: VecDeque<InFlight>,
+    /// Messages waiting for room in the window or for the client to come back.
+    queue: VecDeque<Delivery>,
+    /// Packet identifiers of `inflight`.
+    ids: PacketIds,
 }
 
 /// What [`Session::enqueue`] did.
@@ -156,9 +165,7 @@ impl Session {
             version,
             expiry,
             subscriptions: Vec::new(),
-            inflight: VecDeque::new(),
-            queue: VecDeque::new(),
-            ids: PacketIds::default(),
+            out: None,
             incoming_qos2: None,
             send_window: usize::from(u16::MAX),
             dropped: 0,
@@ -167,9 +174,44 @@ impl Session {
         }
     }
 
+    fn out(&mut self) -> &mut Outbound {
+        self.out.get_or_insert_with(Box::default)
+    }
+
     /// True when one more QoS 1/2 message may be sent now.
     pub(crate) fn window_open(&self) -> bool {
-        self.inflight.len() < self.send_window
+        self.in_flight() < self.send_window
+    }
+
+    /// How many QoS 1/2 messages are in flight.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.out.as_ref().map_or(0, |o| o.inflight.len())
+    }
+
+    /// The messages in flight, oldest first (for resending).
+    pub(crate) fn inflight_mut(&mut self) -> impl Iterator<Item = &mut InFlight> {
+        self.out.iter_mut().flat_map(|o| o.inflight.iter_mut())
+    }
+
+    /// True when messages wait in the queue.
+    pub(crate) fn has_queued(&self) -> bool {
+        self.out.as_ref().is_some_and(|o| !o.queue.is_empty())
+    }
+
+    /// How many messages wait in the queue.
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
+        self.out.as_ref().map_or(0, |o| o.queue.len())
+    }
+
+    /// Takes the oldest queued message.
+    pub(crate) fn pop_queued(&mut self) -> Option<Delivery> {
+        self.out.as_mut().and_then(|o| o.queue.pop_front())
+    }
+
+    /// Puts back a message taken with [`Session::pop_queued`] that could not be sent.
+    pub(crate) fn unpop_queued(&mut self, delivery: Delivery) {
+        self.out().queue.push_front(delivery);
     }
 
     /// Reserves the packet id for one more QoS 1/2 message, if the window has room
@@ -178,7 +220,12 @@ impl Session {
         if !self.window_open() {
             return None;
         }
-        self.ids.allocate()
+        self.out().ids.allocate()
+    }
+
+    /// Gives back an id from [`Session::reserve`] that was not used after all.
+    pub(crate) fn unreserve(&mut self, id: PacketId) {
+        self.out().ids.release(id);
     }
 
     /// Records `delivery`, sent with `id` from [`Session::reserve`], as in flight.
@@ -188,19 +235,21 @@ impl Session {
         } else {
             OutState::AwaitPubAck
         };
-        self.inflight.push_back(InFlight {
+        let sent_ms = now_ms;
+        self.out().inflight.push_back(InFlight {
             id,
             delivery,
             state,
-            sent_ms: now_ms,
+            sent_ms,
         });
     }
 
     /// Queues a delivery for later, keeping at most `max` (the oldest is dropped first).
     pub(crate) fn enqueue(&mut self, delivery: Delivery, max: usize) -> Queued {
-        self.queue.push_back(delivery);
-        if self.queue.len() > max {
-            self.queue.pop_front();
+        let out = self.out();
+        out.queue.push_back(delivery);
+        if out.queue.len() > max {
+            out.queue.pop_front();
             self.dropped += 1;
             Queued::DroppedOldest
         } else {
@@ -216,7 +265,7 @@ impl Session {
     /// PUBREC for `id`: true if a QoS 2 message was waiting for it (it now waits for PUBCOMP and
     /// its message is released); false if unknown (MQTT-4.3.3: answer PUBREL anyway).
     pub(crate) fn pubrec(&mut self, id: PacketId, now_ms: u64) -> bool {
-        match self.inflight.iter_mut().find(|f| f.id == id) {
+        match self.inflight_mut().find(|f| f.id == id) {
             Some(f) if f.state == OutState::AwaitPubRec || f.state == OutState::AwaitPubComp => {
                 f.state = OutState::AwaitPubComp;
                 f.sent_ms = now_ms;
@@ -232,15 +281,18 @@ impl Session {
     }
 
     fn finish(&mut self, id: PacketId, state: OutState) -> bool {
-        let Some(pos) = self
+        let Some(out) = self.out.as_mut() else {
+            return false;
+        };
+        let Some(pos) = out
             .inflight
             .iter()
             .position(|f| f.id == id && f.state == state)
         else {
             return false;
         };
-        self.inflight.remove(pos);
-        self.ids.release(id);
+        out.inflight.remove(pos);
+        out.ids.release(id);
         true
     }
 
@@ -299,9 +351,7 @@ impl Session {
     /// Forgets everything a clean start discards (MQTT-3.1.2-4 / MQTT-3.1.2-6), returning the
     /// subscriptions so the caller can remove them from the trie.
     pub(crate) fn clear(&mut self) -> Vec<(SubscriptionFilter, SubInfo)> {
-        self.inflight.clear();
-        self.queue.clear();
-        self.ids = PacketIds::default();
+        self.out = None;
         self.incoming_qos2 = None;
         std::mem::take(&mut self.subscriptions)
     }
@@ -351,8 +401,8 @@ mod tests {
         assert!(!s.puback(a), "a second PUBACK is ignored");
         assert!(s.pubrec(b, 1));
         assert!(s.pubcomp(b));
-        assert!(s.inflight.is_empty());
-        assert_eq!(s.ids.in_use(), 0);
+        assert_eq!(s.in_flight(), 0);
+        assert_eq!(s.out.as_ref().map(|o| o.ids.in_use()), Some(0));
         assert!(!s.pubcomp(PacketId::new(9).unwrap()));
     }
 
@@ -365,6 +415,6 @@ mod tests {
             s.enqueue(delivery(QoS::AtLeastOnce), 2),
             Queued::DroppedOldest
         );
-        assert_eq!((s.queue.len(), s.dropped), (2, 1));
+        assert_eq!((s.queued(), s.dropped), (2, 1));
     }
 }

@@ -6,6 +6,10 @@
 //! not do IO, read the clock, lock, or know about sessions, packets or QoS; the caller decides what a
 //! match means (one delivery per client, highest QoS, all subscription ids).
 
+use std::collections::HashMap;
+use std::hash::{BuildHasher, DefaultHasher, RandomState};
+use std::sync::OnceLock;
+
 mod filter;
 mod name;
 mod retained;
@@ -27,6 +31,23 @@ pub(crate) const MAX_TOPIC_LEN: usize = 65_535;
 /// more than 200 separators (`TOPIC_HIERARCHY_LIMIT`, CVE-2019-11779); we accept exactly what it
 /// accepts.
 pub(crate) const MAX_LEVELS: usize = 201;
+
+/// The children of a trie level, by the level's text.
+pub(crate) type LevelMap<V> = HashMap<Box<str>, V, SharedState>;
+
+/// The hasher of every [`LevelMap`]: SipHash with one random key per process, so the tries
+/// resist hash flooding like `RandomState` does, without `RandomState`'s 16 bytes in every node.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SharedState;
+
+impl BuildHasher for SharedState {
+    type Hasher = DefaultHasher;
+
+    fn build_hasher(&self) -> DefaultHasher {
+        static KEY: OnceLock<RandomState> = OnceLock::new();
+        KEY.get_or_init(RandomState::new).build_hasher()
+    }
+}
 
 /// The prefix that makes a topic filter a shared subscription.
 // MQTT-4.8.2-1
@@ -79,7 +100,7 @@ fn split_level(rest: &str) -> (&str, Option<&str>) {
 
 /// Gives back most of a map's memory once it is mostly empty, so that churn (clients coming and
 /// going under one level) does not hold its peak forever. Amortised O(1) per removal.
-fn shrink_map<K: Eq + std::hash::Hash, V>(map: &mut std::collections::HashMap<K, V>) {
+fn shrink_map<V>(map: &mut LevelMap<V>) {
     if map.capacity() > 16 && map.len() * 4 < map.capacity() {
         map.shrink_to(map.len() * 2);
     }

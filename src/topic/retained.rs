@@ -5,9 +5,7 @@
 //! maps a PUBLISH with retain and an empty payload to a deletion (MQTT-3.3.1-6) and skips expired
 //! messages.
 
-use std::collections::HashMap;
-
-use super::{shrink_map, split_level, TopicFilter, TopicName};
+use super::{shrink_map, split_level, LevelMap, TopicFilter, TopicName};
 
 /// Retained values indexed by the levels of their topic names.
 ///
@@ -97,7 +95,7 @@ impl<V> Default for RetainedStore<V> {
 /// One level of the store.
 struct Node<V> {
     /// Children by the text of the next level.
-    children: HashMap<Box<str>, Node<V>>,
+    children: LevelMap<Node<V>>,
     /// The value retained for the topic ending here, with that topic.
     retained: Option<(TopicName, V)>,
 }
@@ -105,7 +103,7 @@ struct Node<V> {
 impl<V> Node<V> {
     fn new() -> Self {
         Self {
-            children: HashMap::new(),
+            children: LevelMap::default(),
             retained: None,
         }
     }

@@ -6,10 +6,9 @@
 //! allocate: it splits the topic lazily by `/` and recurses once per level, at most
 //! [`MAX_LEVELS`](super::MAX_LEVELS) deep because filters are validated.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{shrink_map, shrink_vec, split_level, SharedFilter, SubscriptionFilter};
+use super::{shrink_map, shrink_vec, split_level, LevelMap, SharedFilter, SubscriptionFilter};
 
 /// Subscriptions indexed by the levels of their filters.
 ///
@@ -189,7 +188,7 @@ impl<'a, K, V> SharedMatch<'a, K, V> {
 /// One level of the trie.
 struct Node<K, V> {
     /// Children by the literal text of the next level.
-    literal: HashMap<Box<str>, Node<K, V>>,
+    literal: LevelMap<Node<K, V>>,
     /// The child for `+` at the next level.
     plus: Option<Box<Node<K, V>>>,
     /// The child for `#` at the next level; it has no children itself (MQTT-4.7.1-2).
@@ -227,7 +226,7 @@ impl<K, V> Group<K, V> {
 impl<K: Copy + Eq, V> Node<K, V> {
     fn new() -> Self {
         Self {
-            literal: HashMap::new(),
+            literal: LevelMap::default(),
             plus: None,
             hash: None,
             subscribers: Vec::new(),
