@@ -59,7 +59,9 @@ pub(crate) enum Inbound {
     /// A connection whose session lives here, with the bytes read so far (CONNECT first).
     HandOver(TcpStream, Vec<u8>),
     /// A message for sessions homed here.
-    Deliver(Arc<Message>, Vec<Target>),
+    /// One entry per subscriber, so a delivery costs no allocation of its own: the batch vectors
+    /// are reused.
+    Deliver(Arc<Message>, Target),
 }
 
 /// One subscriber of a message, as routed by the publisher's worker.
@@ -308,16 +310,14 @@ impl Worker {
                 Inbound::HandOver(stream, rx) => {
                     self.add_conn(stream, &rx);
                 }
-                Inbound::Deliver(message, targets) => {
-                    for t in targets {
-                        let d = Delivery {
-                            message: Arc::clone(&message),
-                            qos: t.qos,
-                            retain: t.retain,
-                            sub_ids: t.sub_ids,
-                        };
-                        self.deliver(t.key, d);
-                    }
+                Inbound::Deliver(message, t) => {
+                    let d = Delivery {
+                        message,
+                        qos: t.qos,
+                        retain: t.retain,
+                        sub_ids: t.sub_ids,
+                    };
+                    self.deliver(t.key, d);
                 }
             }
         }
@@ -869,7 +869,11 @@ impl Worker {
                     t
                 }
             }
-            None => Arc::from(p.topic),
+            None => match self.sessions.get_mut(s) {
+                // Publishers mostly repeat a topic: reuse the last one's allocation.
+                Some(x) => x.topic_for(p.topic),
+                None => Arc::from(p.topic),
+            },
         };
         let qos_pid = p.qos_pid;
         // MQTT-3.3.2-... : a payload declared UTF-8 must be UTF-8 (5.0, reason 0x99).
@@ -1012,12 +1016,7 @@ impl Worker {
                     retain,
                     sub_ids,
                 };
-                match out.last_mut() {
-                    Some(Inbound::Deliver(m, targets)) if Arc::ptr_eq(m, &message) => {
-                        targets.push(target)
-                    }
-                    _ => out.push(Inbound::Deliver(Arc::clone(&message), vec![target])),
-                }
+                out.push(Inbound::Deliver(Arc::clone(&message), target));
             }
         }
         self.matches = matches;

@@ -125,6 +125,8 @@ pub(crate) struct Session {
     pub(crate) dropped: u64,
     /// A will whose Will Delay Interval is running (5.0), sent when it ends or the session does.
     pub(crate) pending_will: Option<Arc<Message>>,
+    /// The topic this client last published to, shared by its messages while it repeats it.
+    last_topic: Option<Arc<str>>,
     /// Counts connections to this session, so a session-expiry timer armed at one disconnect
     /// is recognised as stale after a later connect.
     pub(crate) epoch: u32,
@@ -171,6 +173,7 @@ impl Session {
             dropped: 0,
             epoch: 0,
             pending_will: None,
+            last_topic: None,
         }
     }
 
@@ -294,6 +297,19 @@ impl Session {
         out.inflight.remove(pos);
         out.ids.release(id);
         true
+    }
+
+    /// `topic` as a shared string: the previous one when the client publishes to the same topic
+    /// again, so repeated topics cost no allocation.
+    pub(crate) fn topic_for(&mut self, topic: &str) -> Arc<str> {
+        match &self.last_topic {
+            Some(t) if **t == *topic => Arc::clone(t),
+            _ => {
+                let t: Arc<str> = Arc::from(topic);
+                self.last_topic = Some(Arc::clone(&t));
+                t
+            }
+        }
     }
 
     /// Adds or replaces (MQTT-3.8.4-3) a subscription; true if one with this filter existed.

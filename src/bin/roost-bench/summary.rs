@@ -131,12 +131,17 @@ fn field<'a>(r: &'a Fields, key: &str) -> &'a str {
     r.get(key).map_or("?", String::as_str)
 }
 
-/// `fan-in q1`, `latency q0 1000/s`, `idle 10000`.
+/// `fan-in q1`, `pairs q1 v5`, `latency q0 1000/s`, `idle 10000`.
 fn label(r: &Fields) -> String {
+    let v5 = if field(r, "version") == "5.0" {
+        " v5"
+    } else {
+        ""
+    };
     match field(r, "scenario") {
         "idle" => format!("idle {}", field(r, "conns")),
-        "latency" => format!("latency q{} {}/s", field(r, "qos"), field(r, "rate")),
-        s => format!("{s} q{}", field(r, "qos")),
+        "latency" => format!("latency q{} {}/s{v5}", field(r, "qos"), field(r, "rate")),
+        s => format!("{s} q{}{v5}", field(r, "qos")),
     }
 }
 
