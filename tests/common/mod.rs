@@ -1011,20 +1011,20 @@ pub fn python(script: &str, args: &[&str]) -> Vec<String> {
     stdout.lines().map(str::to_owned).collect()
 }
 
-/// A running Python paho subscriber (`tests/py/sub.py`): prints `READY` after its SUBACK, then
-/// one JSON line per message, then `DONE` when it has `count` messages.
-pub struct PySub {
+/// A Python script from `tests/py/` that prints `READY`, then result lines, then `DONE`, run
+/// under `timeout 20` so it can never outlive a test.
+pub struct PyProc {
     child: Child,
     lines: Receiver<String>,
 }
 
-impl PySub {
-    /// Starts `sub.py` with `args` (see the script) and waits for `READY`.
-    pub fn start(args: &[&str]) -> PySub {
+impl PyProc {
+    /// Starts `script` with `args` and waits for its `READY` line.
+    pub fn start(script: &str, args: &[&str]) -> PyProc {
         let mut child = Command::new("timeout")
             .arg("20")
             .arg("python3")
-            .arg(py_script("sub.py"))
+            .arg(py_script(script))
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -1041,14 +1041,14 @@ impl PySub {
                 }
             }
         });
-        let sub = PySub { child, lines: rx };
-        match sub.lines.recv_timeout(WAIT) {
-            Ok(line) if line == "READY" => sub,
-            other => panic!("sub.py did not get ready: {other:?}"),
+        let p = PyProc { child, lines: rx };
+        match p.lines.recv_timeout(WAIT) {
+            Ok(line) if line == "READY" => p,
+            other => panic!("{script} {args:?} did not get ready: {other:?}"),
         }
     }
 
-    /// The message lines up to `DONE` (bounded by `within`).
+    /// The lines up to `DONE` (bounded by `within`).
     pub fn finish(self, within: Duration) -> Vec<String> {
         let deadline = after(within);
         let mut out = Vec::new();
@@ -1057,15 +1057,30 @@ impl PySub {
             match self.lines.recv_timeout(left) {
                 Ok(line) if line == "DONE" => return out,
                 Ok(line) => out.push(line),
-                Err(_) => panic!("sub.py: no DONE within {within:?}; got {out:?}"),
+                Err(_) => panic!("python: no DONE within {within:?}; got {out:?}"),
             }
         }
     }
 }
 
-impl Drop for PySub {
+impl Drop for PyProc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A paho subscriber (`sub.py`, see the script for its arguments).
+pub struct PySub(PyProc);
+
+impl PySub {
+    /// Starts `sub.py` with `args` and waits for `READY`.
+    pub fn start(args: &[&str]) -> PySub {
+        PySub(PyProc::start("sub.py", args))
+    }
+
+    /// The message lines up to `DONE` (bounded by `within`).
+    pub fn finish(self, within: Duration) -> Vec<String> {
+        self.0.finish(within)
     }
 }

@@ -17,6 +17,7 @@ use roost::packets::{
     Unsubscribe, UserProperties, Version, Will,
 };
 
+pub use super::PyProc;
 use super::{after, encode, Raw, RecvError, WAIT};
 
 // ---- Decoded packets ----------------------------------------------------------------------
@@ -712,64 +713,3 @@ impl Drop for R5 {
 }
 
 // ---- Python paho-mqtt, long-running ------------------------------------------------------------
-
-/// A running `python3 tests/py/<script>` that prints `READY` when set up, then lines, then
-/// `DONE`; killed on drop.
-pub struct PyProc {
-    child: std::process::Child,
-    lines: Receiver<String>,
-}
-
-impl PyProc {
-    /// Starts the script under `timeout 20` and waits for its `READY` line.
-    pub fn start(script: &str, args: &[&str]) -> PyProc {
-        use std::io::BufRead;
-        use std::process::{Command, Stdio};
-        let mut child = Command::new("timeout")
-            .arg("20")
-            .arg("python3")
-            .arg(super::py_script(script))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn python3");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let p = PyProc { child, lines: rx };
-        match p.lines.recv_timeout(WAIT) {
-            Ok(line) if line == "READY" => p,
-            other => panic!("{script} {args:?} did not get ready: {other:?}"),
-        }
-    }
-
-    /// The lines up to `DONE` (bounded by `within`).
-    pub fn finish(self, within: Duration) -> Vec<String> {
-        let deadline = after(within);
-        let mut out = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line == "DONE" => return out,
-                Ok(line) => out.push(line),
-                Err(_) => panic!("python: no DONE within {within:?}; got {out:?}"),
-            }
-        }
-    }
-}
-
-impl Drop for PyProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
