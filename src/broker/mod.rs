@@ -43,8 +43,36 @@ pub(crate) struct Limits {
 pub(crate) struct Remote {
     /// Messages for the worker; FIFO, so one publisher's order holds at every subscriber.
     pub(crate) inbox: Mutex<Vec<Inbound>>,
-    /// Wakes the worker's `poll`. Invariant: woken only when the inbox goes from empty to not.
+    /// Wakes the worker's `poll`. Invariant: woken only when the inbox goes from empty to not,
+    /// or when another worker left it a timer due earlier than it planned to wake.
     pub(crate) waker: Waker,
+    /// The worker's state: held by its thread while it works, free while it sleeps in `poll`.
+    /// `None` before start and after stop (which also breaks the `Arc<Shared>` cycle).
+    pub(crate) state: Mutex<Option<worker::Worker>>,
+}
+
+impl Remote {
+    /// The worker's state, for its own thread.
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Option<worker::Worker>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Delivers `batch` on the calling thread if the worker is idle; false (batch untouched)
+    /// if it is busy, so the caller posts it instead.
+    pub(crate) fn deliver_now(&self, batch: &mut Vec<Inbound>) -> bool {
+        let Ok(mut state) = self.state.try_lock() else {
+            return false;
+        };
+        let Some(worker) = state.as_mut() else {
+            return false;
+        };
+        if worker.run_batch(batch) {
+            if let Err(e) = self.waker.wake() {
+                log::error!("waking a worker: {e}");
+            }
+        }
+        true
+    }
 }
 
 /// State shared by all workers.
@@ -99,6 +127,7 @@ pub(crate) fn run(config: &Config) -> Result<(), Error> {
         source,
     })?;
     let mut polls = Vec::with_capacity(config.workers);
+    let mut listeners = Vec::with_capacity(config.workers);
     let mut remotes = Vec::with_capacity(config.workers);
     for _ in 0..config.workers {
         let poll = Poll::new().map_err(|source| Error::Io {
@@ -122,10 +151,12 @@ pub(crate) fn run(config: &Config) -> Result<(), Error> {
                 context: "registering the listener",
                 source,
             })?;
-        polls.push((poll, listener));
+        polls.push(poll);
+        listeners.push(listener);
         remotes.push(Remote {
             inbox: Mutex::new(Vec::new()),
             waker,
+            state: Mutex::new(None),
         });
     }
     let shared = Arc::new(Shared {
@@ -143,11 +174,25 @@ pub(crate) fn run(config: &Config) -> Result<(), Error> {
     });
 
     let mut threads = Vec::new();
-    for (i, (poll, listener)) in polls.into_iter().enumerate() {
+    for (i, (poll, listener)) in polls.iter().zip(listeners).enumerate() {
+        let registry = poll.registry().try_clone().map_err(|source| Error::Io {
+            context: "sharing a poll registry",
+            source,
+        })?;
+        if let Some(remote) = shared.workers.get(i) {
+            *remote.lock() = Some(worker::Worker::new(
+                i,
+                registry,
+                listener,
+                Arc::clone(&shared),
+            ));
+        }
+    }
+    for (i, poll) in polls.into_iter().enumerate() {
         let shared = Arc::clone(&shared);
         let handle = thread::Builder::new()
             .name(format!("roost-worker-{i}"))
-            .spawn(move || worker::Worker::new(i, poll, listener, shared).run())
+            .spawn(move || worker::run_thread(i, poll, shared))
             .map_err(|source| Error::Io {
                 context: "starting a worker",
                 source,
@@ -166,6 +211,9 @@ pub(crate) fn run(config: &Config) -> Result<(), Error> {
         if t.join().is_err() {
             log::error!("a worker thread panicked");
         }
+    }
+    for w in &shared.workers {
+        w.lock().take();
     }
     log::info!("roost stopped");
     Ok(())

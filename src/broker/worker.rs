@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 use slab::Slab;
 
 use super::Shared;
@@ -160,7 +160,8 @@ struct Conn {
 /// A worker thread's state.
 pub(crate) struct Worker {
     index: usize,
-    poll: Poll,
+    /// Registers this worker's sockets with its `Poll` (which the thread keeps to wait on).
+    registry: Registry,
     /// This worker's handle of the listening socket.
     listener: TcpListener,
     shared: Arc<Shared>,
@@ -194,14 +195,14 @@ pub(crate) struct Worker {
 impl Worker {
     pub(crate) fn new(
         index: usize,
-        poll: Poll,
+        registry: Registry,
         listener: TcpListener,
         shared: Arc<Shared>,
     ) -> Self {
         let n = shared.workers.len();
         Worker {
             index,
-            poll,
+            registry,
             listener,
             shared,
             conns: Slab::new(),
@@ -229,67 +230,94 @@ impl Worker {
         self.now_ms = duration_ms(self.now.saturating_duration_since(self.origin));
     }
 
-    /// The event loop; returns at shutdown.
-    pub(crate) fn run(mut self) {
-        let mut events = Events::with_capacity(1024);
-        let mut expired = Vec::new();
-        loop {
-            self.tick();
-            let now = self.now_ms;
-            let timeout = self
-                .timers
-                .next_deadline()
-                .map(|d| Duration::from_millis(d.saturating_sub(now)));
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    log::error!("worker {}: poll failed: {e}", self.index);
-                    break;
-                }
-            }
-            if self.shared.shutdown.load(Ordering::SeqCst) {
-                break;
-            }
-            self.tick();
-            for event in events.iter() {
-                match event.token() {
-                    WAKER => self.drain_inbox(),
-                    LISTENER => self.accept(),
-                    Token(k) => {
-                        if event.is_writable() {
-                            self.flush(k);
-                        }
-                        if event.is_readable() || event.is_read_closed() || event.is_error() {
-                            self.read_ready(k);
-                        }
+    /// How long the thread may sleep: until the timer wheel's next deadline.
+    fn poll_timeout(&mut self) -> Option<Duration> {
+        self.tick();
+        let now = self.now_ms;
+        self.timers
+            .next_deadline()
+            .map(|d| Duration::from_millis(d.saturating_sub(now)))
+    }
+
+    /// One turn of the event loop, after `poll` returned `events`.
+    fn iteration(&mut self, events: &Events, expired: &mut Vec<Timer>) {
+        self.tick();
+        for event in events.iter() {
+            match event.token() {
+                WAKER => self.drain_inbox(),
+                LISTENER => self.accept(),
+                Token(k) => {
+                    if event.is_writable() {
+                        self.flush(k);
+                    }
+                    if event.is_readable() || event.is_read_closed() || event.is_error() {
+                        self.read_ready(k);
                     }
                 }
             }
-            // The waker may have fired before this iteration's poll: check the inbox anyway.
-            self.drain_inbox();
-            let now = self.now_ms;
-            self.timers.expire(now, &mut expired);
-            for t in expired.drain(..) {
-                self.on_timer(t, now);
-            }
-            self.end_iteration();
         }
-        self.shutdown();
+        // The waker may have fired before this iteration's poll: check the inbox anyway.
+        self.drain_inbox();
+        let now = self.now_ms;
+        self.timers.expire(now, expired);
+        for t in expired.drain(..) {
+            self.on_timer(t, now);
+        }
+        self.end_iteration();
     }
 
     /// Posts cross-worker batches and flushes the connections written to in this iteration.
     fn end_iteration(&mut self) {
+        let shared = Arc::clone(&self.shared);
         for w in 0..self.outboxes.len() {
-            if let Some(batch) = self.outboxes.get_mut(w) {
-                if !batch.is_empty() {
-                    self.shared.post(w, batch);
-                }
+            let Some(batch) = self.outboxes.get_mut(w) else {
+                continue;
+            };
+            if batch.is_empty() {
+                continue;
+            }
+            // An idle destination is not woken: its batch is delivered, and written to its
+            // sockets, from here. Only a busy one gets the batch in its inbox.
+            let direct =
+                w != self.index && shared.workers.get(w).is_some_and(|r| r.deliver_now(batch));
+            if !direct {
+                shared.post(w, batch);
             }
         }
+        self.flush_dirty();
+    }
+
+    fn flush_dirty(&mut self) {
         while let Some(k) = self.dirty.pop() {
             if let Some(c) = self.conns.get_mut(k) {
                 c.dirty = false;
             }
             self.flush(k);
+        }
+    }
+
+    /// Runs another worker's batch on this worker, the other being idle (its state lock was
+    /// free): what waited in its inbox first, so order holds (MQTT-4.6.0), then the batch, then
+    /// its output is written. Its own cross-worker output goes through inboxes.
+    pub(crate) fn run_batch(&mut self, batch: &mut Vec<Inbound>) -> bool {
+        self.tick();
+        let before = self.timers.next_deadline();
+        self.drain_inbox();
+        for item in batch.drain(..) {
+            self.inbound(item);
+        }
+        self.flush_dirty();
+        let shared = Arc::clone(&self.shared);
+        for (w, out) in self.outboxes.iter_mut().enumerate() {
+            if !out.is_empty() {
+                shared.post(w, out);
+            }
+        }
+        // Tell the caller to wake this worker if a timer now comes due before it planned to wake.
+        match (before, self.timers.next_deadline()) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(b), Some(a)) => a < b,
         }
     }
 
@@ -306,22 +334,26 @@ impl Worker {
         }
         let mut batch = std::mem::take(&mut self.inbox);
         for item in batch.drain(..) {
-            match item {
-                Inbound::HandOver(stream, rx) => {
-                    self.add_conn(stream, &rx);
-                }
-                Inbound::Deliver(message, t) => {
-                    let d = Delivery {
-                        message,
-                        qos: t.qos,
-                        retain: t.retain,
-                        sub_ids: t.sub_ids,
-                    };
-                    self.deliver(t.key, d);
-                }
-            }
+            self.inbound(item);
         }
         self.inbox = batch;
+    }
+
+    fn inbound(&mut self, item: Inbound) {
+        match item {
+            Inbound::HandOver(stream, rx) => {
+                self.add_conn(stream, &rx);
+            }
+            Inbound::Deliver(message, t) => {
+                let d = Delivery {
+                    message,
+                    qos: t.qos,
+                    retain: t.retain,
+                    sub_ids: t.sub_ids,
+                };
+                self.deliver(t.key, d);
+            }
+        }
     }
 
     /// Accepts every pending connection (the other workers race for them too).
@@ -349,8 +381,7 @@ impl Worker {
         let entry = self.conns.vacant_entry();
         let k = entry.key();
         if let Err(e) = self
-            .poll
-            .registry()
+            .registry
             .register(&mut stream, Token(k), Interest::READABLE)
         {
             log::warn!("{}: cannot register connection: {e}", peer(&stream));
@@ -497,7 +528,7 @@ impl Worker {
         let Some(mut conn) = self.conns.try_remove(k) else {
             return;
         };
-        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let _ = self.registry.deregister(&mut conn.stream);
         let mut batch = vec![Inbound::HandOver(conn.stream, rx.to_vec())];
         self.shared.post(home, &mut batch);
     }
@@ -1324,8 +1355,7 @@ impl Worker {
                 Interest::READABLE
             };
             if self
-                .poll
-                .registry()
+                .registry
                 .reregister(&mut conn.stream, Token(k), interest)
                 .is_ok()
             {
@@ -1368,7 +1398,7 @@ impl Worker {
         if !conn.tx.is_empty() {
             let _ = conn.stream.write(&conn.tx);
         }
-        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let _ = self.registry.deregister(&mut conn.stream);
         let _ = conn.stream.shutdown(std::net::Shutdown::Both);
         let Phase::Active { session } = conn.phase else {
             return;
@@ -1474,6 +1504,37 @@ impl Worker {
             self.index,
             self.dropped_qos0
         );
+    }
+}
+
+/// The worker thread: waits on `poll` with the state unlocked, then runs one iteration with it
+/// locked, until shutdown. Other workers take the lock only to deliver to this one while it is
+/// idle.
+pub(crate) fn run_thread(index: usize, mut poll: Poll, shared: Arc<Shared>) {
+    let Some(remote) = shared.workers.get(index) else {
+        return;
+    };
+    let mut events = Events::with_capacity(1024);
+    let mut expired = Vec::new();
+    loop {
+        let timeout = remote.lock().as_mut().and_then(Worker::poll_timeout);
+        if let Err(e) = poll.poll(&mut events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                log::error!("worker {index}: poll failed: {e}");
+                break;
+            }
+        }
+        let mut state = remote.lock();
+        let Some(worker) = state.as_mut() else {
+            return;
+        };
+        if shared.shutdown.load(Ordering::SeqCst) {
+            break;
+        }
+        worker.iteration(&events, &mut expired);
+    }
+    if let Some(worker) = remote.lock().as_mut() {
+        worker.shutdown();
     }
 }
 
