@@ -78,9 +78,7 @@ impl<K: Copy + Eq, V> SubscriptionTrie<K, V> {
                     }
                 };
                 // Invariant: `index` is in bounds, found or just pushed.
-                let Some(group) = groups.get_mut(index) else {
-                    return None;
-                };
+                let group = groups.get_mut(index)?;
                 upsert(&mut group.members, key, value)
             }
         };

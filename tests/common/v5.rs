@@ -17,7 +17,6 @@ use roost::packets::{
     Unsubscribe, UserProperties, Version, Will,
 };
 
-pub use super::PyProc;
 use super::{after, encode, Raw, RecvError, WAIT};
 
 // ---- Decoded packets ----------------------------------------------------------------------
