@@ -68,6 +68,35 @@ pub(crate) fn read_reason(
         .ok_or(DecodeError::InvalidReasonCode { packet, code })
 }
 
+/// Size of the MQTT 5.0 "reason code, then properties" tail that a sender may shorten
+/// (sections 3.4.2.1, 3.14.2.1): nothing for Success without properties, the code alone
+/// without properties, else both.
+pub(crate) fn reason_tail_len<'a>(
+    reason: ReasonCode,
+    no_properties: bool,
+    visit: impl FnOnce(&mut dyn Sink<'a>),
+) -> Result<usize, EncodeError> {
+    if no_properties {
+        return Ok(usize::from(reason != ReasonCode::Success));
+    }
+    Ok(1 + Block::measure(visit)?.encoded_len())
+}
+
+/// Writes what [`reason_tail_len`] measured.
+pub(crate) fn write_reason_tail<'a>(
+    out: &mut Vec<u8>,
+    reason: ReasonCode,
+    no_properties: bool,
+    visit: impl FnOnce(&mut dyn Sink<'a>),
+) {
+    if !no_properties {
+        writer::put_u8(out, reason.code());
+        properties::write_block(out, visit);
+    } else if reason != ReasonCode::Success {
+        writer::put_u8(out, reason.code());
+    }
+}
+
 fn context(packet: PacketType) -> PropertyContext {
     match packet {
         PacketType::PubAck => PropertyContext::PubAck,
@@ -106,23 +135,12 @@ impl<'a> Ack<'a> {
         Ok(ack)
     }
 
-    fn block(&self) -> Result<Option<Block>, EncodeError> {
-        if self.properties.is_empty() {
-            Ok(None)
-        } else {
-            Block::measure(|f| self.properties.visit(f)).map(Some)
-        }
-    }
-
     pub(crate) fn remaining_len(&self, v5: bool) -> Result<usize, EncodeError> {
         if !v5 {
             return Ok(2);
         }
-        Ok(match self.block()? {
-            Some(b) => 3 + b.encoded_len(),
-            None if self.reason == ReasonCode::Success => 2,
-            None => 3,
-        })
+        let empty = self.properties.is_empty();
+        Ok(2 + reason_tail_len(self.reason, empty, |f| self.properties.visit(f))?)
     }
 
     pub(crate) fn write(&self, out: &mut Vec<u8>, v5: bool) {
@@ -130,12 +148,7 @@ impl<'a> Ack<'a> {
         if !v5 {
             return;
         }
-        // Invariant: remaining_len() measured the same block without error.
-        if !self.properties.is_empty() {
-            writer::put_u8(out, self.reason.code());
-            properties::write_block(out, |f| self.properties.visit(f));
-        } else if self.reason != ReasonCode::Success {
-            writer::put_u8(out, self.reason.code());
-        }
+        let empty = self.properties.is_empty();
+        write_reason_tail(out, self.reason, empty, |f| self.properties.visit(f));
     }
 }

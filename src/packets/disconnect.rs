@@ -1,11 +1,10 @@
 //! DISCONNECT (section 3.14): empty in 3.1.1; a reason code and properties in 5.0, both of
 //! which a sender may leave out.
 
-use super::acks::read_reason;
+use super::acks::{read_reason, reason_tail_len, write_reason_tail};
 use super::error::{DecodeError, EncodeError};
-use super::properties::{self, Block, Property, PropertyContext, Sink, UserProperties};
+use super::properties::{self, Property, PropertyContext, Sink, UserProperties};
 use super::reader::Reader;
-use super::writer;
 use super::{PacketType, ReasonCode};
 
 /// A DISCONNECT packet.
@@ -87,14 +86,6 @@ impl<'a> Disconnect<'a> {
         Ok(d)
     }
 
-    fn block(&self) -> Result<Option<Block>, EncodeError> {
-        if self.properties.is_empty() {
-            Ok(None)
-        } else {
-            Block::measure(|f| self.properties.visit(f)).map(Some)
-        }
-    }
-
     pub(crate) fn remaining_len(&self, v5: bool) -> Result<usize, EncodeError> {
         if !v5 {
             return Ok(0);
@@ -104,23 +95,15 @@ impl<'a> Disconnect<'a> {
                 "reason code not allowed in DISCONNECT",
             ));
         }
-        Ok(match self.block()? {
-            Some(b) => 1 + b.encoded_len(),
-            None if self.reason == ReasonCode::Success => 0,
-            None => 1,
-        })
+        let empty = self.properties.is_empty();
+        reason_tail_len(self.reason, empty, |f| self.properties.visit(f))
     }
 
     pub(crate) fn write(&self, out: &mut Vec<u8>, v5: bool) {
         if !v5 {
             return;
         }
-        // Invariant: remaining_len() measured the same block without error.
-        if !self.properties.is_empty() {
-            writer::put_u8(out, self.reason.code());
-            properties::write_block(out, |f| self.properties.visit(f));
-        } else if self.reason != ReasonCode::Success {
-            writer::put_u8(out, self.reason.code());
-        }
+        let empty = self.properties.is_empty();
+        write_reason_tail(out, self.reason, empty, |f| self.properties.visit(f));
     }
 }

@@ -507,16 +507,13 @@ impl Default for UserProperties<'_> {
 impl<'a> UserProperties<'a> {
     /// The pairs, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        let (wire, pairs): (&'a [u8], &'a [(&'a str, &'a str)]) = match *self {
-            UserProperties::Wire(block) => (block, &[]),
-            UserProperties::Pairs(pairs) => (&[], pairs),
-        };
-        PropertyIter::new(wire)
-            .filter_map(|p| match p {
+        match *self {
+            UserProperties::Wire(block) => wire_or_list(block, &[], |p| match p {
                 Property::UserProperty(k, v) => Some((k, v)),
                 _ => None,
-            })
-            .chain(pairs.iter().copied())
+            }),
+            UserProperties::Pairs(pairs) => wire_or_list(&[], pairs, |_| None),
+        }
     }
 
     /// True when there is no user property.
@@ -532,6 +529,18 @@ impl PartialEq for UserProperties<'_> {
 }
 
 impl Eq for UserProperties<'_> {}
+
+/// The values `pick` finds in a validated property block, then those of `list`: the one
+/// iterator behind [`UserProperties::iter`] and [`SubscriptionIds::iter`].
+fn wire_or_list<'a, T: Copy + 'a>(
+    wire: &'a [u8],
+    list: &'a [T],
+    pick: fn(Property<'a>) -> Option<T>,
+) -> impl Iterator<Item = T> + 'a {
+    PropertyIter::new(wire)
+        .filter_map(pick)
+        .chain(list.iter().copied())
+}
 
 /// The Subscription Identifiers of a PUBLISH sent to a client: one per matching subscription
 /// that has one (MQTT-3.3.4-3, MQTT-3.3.4-4).
@@ -552,16 +561,13 @@ impl Default for SubscriptionIds<'_> {
 impl<'a> SubscriptionIds<'a> {
     /// The identifiers, in order.
     pub fn iter(&self) -> impl Iterator<Item = NonZeroU32> + 'a {
-        let (wire, list): (&'a [u8], &'a [NonZeroU32]) = match *self {
-            SubscriptionIds::Wire(block) => (block, &[]),
-            SubscriptionIds::List(list) => (&[], list),
-        };
-        PropertyIter::new(wire)
-            .filter_map(|p| match p {
+        match *self {
+            SubscriptionIds::Wire(block) => wire_or_list(block, &[], |p| match p {
                 Property::SubscriptionIdentifier(id) => Some(id),
                 _ => None,
-            })
-            .chain(list.iter().copied())
+            }),
+            SubscriptionIds::List(list) => wire_or_list(&[], list, |_| None),
+        }
     }
 
     /// True when there is no identifier.
