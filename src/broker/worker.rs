@@ -27,7 +27,7 @@ use crate::packets::{
     Publish, PublishProperties, QoS, QosPid, ReasonCode, RetainHandling, Status, SubAck, Subscribe,
     UnsubAck, Unsubscribe, Version,
 };
-use crate::session::{Delivery, Expiry, InFlight, Session, SubInfo};
+use crate::session::{Delivery, Expiry, InFlight, Queued, Session, SubInfo};
 use crate::timer::{TimerKey, TimerWheel};
 use crate::topic::{SubscriptionFilter, TopicName};
 
@@ -190,6 +190,8 @@ pub(crate) struct Worker {
     next_client: u64,
     /// QoS 0 messages dropped because a client's output was full.
     dropped_qos0: u64,
+    /// QoS 1/2 messages dropped from full session queues (the oldest go first).
+    dropped_queued: u64,
 }
 
 impl Worker {
@@ -221,6 +223,7 @@ impl Worker {
             next_generation: 0,
             next_client: 0,
             dropped_qos0: 0,
+            dropped_queued: 0,
         }
     }
 
@@ -968,7 +971,8 @@ impl Worker {
 
     /// Stores or deletes (empty payload, MQTT-3.3.1-10) the retained message of a topic.
     fn retain(&self, message: &Arc<Message>) {
-        let Ok(name) = TopicName::parse(&message.topic) else {
+        // The message's own topic string becomes the store's key: no second copy.
+        let Ok(name) = TopicName::from_shared(Arc::clone(&message.topic)) else {
             return;
         };
         let value = (!message.payload.is_empty()).then(|| Arc::clone(message));
@@ -1068,23 +1072,28 @@ impl Worker {
         let conn = session
             .conn
             .and_then(|k| self.conns.get_mut(k).map(|c| (k, c)));
-        let Some((k, conn)) = conn else {
-            if d.qos != QoS::AtMostOnce {
-                session.enqueue(d, max_queued);
+        // What is not sent now: QoS 0 is dropped, QoS 1/2 waits in the session queue.
+        let unsent = match conn {
+            None => d,
+            Some((k, conn)) => {
+                let has_room = conn.tx.len() < TX_HIGH_WATER;
+                let behind = !has_room || (d.qos != QoS::AtMostOnce && session.has_queued());
+                if behind {
+                    d
+                } else {
+                    match transmit(conn, k, &mut self.dirty, session, d, now, self.now_ms) {
+                        Ok(()) => return,
+                        Err(d) => d,
+                    }
+                }
             }
-            return;
         };
-        let has_room = conn.tx.len() < TX_HIGH_WATER;
-        if d.qos == QoS::AtMostOnce && !has_room {
-            self.dropped_qos0 += 1;
-            return;
-        }
-        if d.qos != QoS::AtMostOnce && (!has_room || session.has_queued()) {
-            session.enqueue(d, max_queued);
-            return;
-        }
-        if let Err(d) = transmit(conn, k, &mut self.dirty, session, d, now, self.now_ms) {
-            session.enqueue(d, max_queued);
+        if unsent.qos == QoS::AtMostOnce {
+            if session.conn.is_some() {
+                self.dropped_qos0 += 1;
+            }
+        } else if session.enqueue(unsent, max_queued) == Queued::DroppedOldest {
+            self.dropped_queued += 1;
         }
     }
 
@@ -1499,10 +1508,11 @@ impl Worker {
             }
             self.close(k, Close::Shutdown);
         }
-        log::debug!(
-            "worker {} stopped ({} QoS 0 messages dropped)",
+        log::info!(
+            "worker {} stopped ({} QoS 0 messages dropped for full outputs, {} queued QoS 1/2 messages dropped for full queues)",
             self.index,
-            self.dropped_qos0
+            self.dropped_qos0,
+            self.dropped_queued
         );
     }
 }

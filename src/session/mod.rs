@@ -121,8 +121,6 @@ pub(crate) struct Session {
     incoming_qos2: Option<Box<HashSet<u16>>>,
     /// How many messages the client accepts in flight (its Receive Maximum, MQTT-3.3.4-9).
     pub(crate) send_window: usize,
-    /// Messages dropped because the queue was full, for metrics.
-    pub(crate) dropped: u64,
     /// A will whose Will Delay Interval is running (5.0), sent when it ends or the session does.
     pub(crate) pending_will: Option<Arc<Message>>,
     /// The topic this client last published to, shared by its messages while it repeats it.
@@ -170,7 +168,6 @@ impl Session {
             out: None,
             incoming_qos2: None,
             send_window: usize::from(u16::MAX),
-            dropped: 0,
             epoch: 0,
             pending_will: None,
             last_topic: None,
@@ -253,7 +250,6 @@ impl Session {
         out.queue.push_back(delivery);
         if out.queue.len() > max {
             out.queue.pop_front();
-            self.dropped += 1;
             Queued::DroppedOldest
         } else {
             Queued::Added
@@ -431,6 +427,6 @@ mod tests {
             s.enqueue(delivery(QoS::AtLeastOnce), 2),
             Queued::DroppedOldest
         );
-        assert_eq!((s.queued(), s.dropped), (2, 1));
+        assert_eq!(s.queued(), 2);
     }
 }

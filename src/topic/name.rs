@@ -46,6 +46,12 @@ impl TopicName {
         Ok(Self(Arc::from(topic)))
     }
 
+    /// Validates a topic the caller already holds as a shared string, without copying it.
+    pub(crate) fn from_shared(topic: Arc<str>) -> Result<Self, TopicError> {
+        validate_topic_name(&topic)?;
+        Ok(Self(topic))
+    }
+
     /// The topic text.
     pub(crate) fn as_str(&self) -> &str {
         &self.0
@@ -74,6 +80,17 @@ impl fmt::Display for TopicName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_shared_validates_and_keeps_the_string() {
+        let topic: Arc<str> = Arc::from("a/b");
+        let name = TopicName::from_shared(Arc::clone(&topic)).unwrap();
+        assert!(std::ptr::eq(name.as_str(), &*topic));
+        assert_eq!(
+            TopicName::from_shared(Arc::from("a/+")),
+            Err(TopicError::WildcardInName)
+        );
+    }
 
     #[test]
     fn topic_name_validation_table() {

@@ -46,6 +46,20 @@ pub fn wait_until(deadline: Instant, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// The lines a child writes to `stdout`, as they come, read on a thread of their own.
+pub fn lines_of(stdout: std::process::ChildStdout) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 /// `Instant::now() + d`.
 pub fn after(d: Duration) -> Instant {
     Instant::now() + d
@@ -536,14 +550,25 @@ impl Raw {
 
     /// The next packet, within `within`.
     pub fn recv(&mut self, within: Duration) -> Result<Pkt, RecvError> {
+        let version = self.version;
+        self.recv_as(within, version, |packet, raw| owned(packet, raw, version))
+    }
+
+    /// The next whole packet decoded for `version`, turned into a value by `keep` (which sees the
+    /// packet and its bytes) before the bytes are dropped from the buffer.
+    pub fn recv_as<T>(
+        &mut self,
+        within: Duration,
+        version: Version,
+        keep: impl FnOnce(&Packet<'_>, &[u8]) -> T,
+    ) -> Result<T, RecvError> {
         let deadline = after(within);
         loop {
-            match packets::decode(&self.buf, self.version, 1 << 28) {
+            match packets::decode(&self.buf, version, 1 << 28) {
                 Ok(Status::Complete((packet, used))) => {
-                    let raw = self.buf.get(..used).unwrap_or_default().to_vec();
-                    let pkt = owned(&packet, &raw, self.version);
+                    let value = keep(&packet, self.buf.get(..used).unwrap_or_default());
                     self.buf.drain(..used);
-                    return Ok(pkt);
+                    return Ok(value);
                 }
                 Ok(Status::Partial(_)) => {}
                 Err(e) => return Err(RecvError::Invalid(format!("{e} in {:?}", self.buf))),
@@ -552,19 +577,26 @@ impl Raw {
             if left.is_zero() {
                 return Err(RecvError::Timeout);
             }
-            self.stream
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .expect("set_read_timeout");
-            let mut chunk = [0u8; 8192];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return Err(RecvError::Closed),
-                Ok(n) => self
-                    .buf
-                    .extend_from_slice(chunk.get(..n).unwrap_or_default()),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return Err(RecvError::Closed),
+            self.fill(left)?;
+        }
+    }
+
+    /// Reads more bytes into the buffer, waiting at most `left`.
+    fn fill(&mut self, left: Duration) -> Result<(), RecvError> {
+        self.stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .expect("set_read_timeout");
+        let mut chunk = [0u8; 8192];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => Err(RecvError::Closed),
+            Ok(n) => {
+                self.buf
+                    .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                Ok(())
             }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
+            Err(_) => Err(RecvError::Closed),
         }
     }
 
@@ -900,16 +932,7 @@ impl MosqSub {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn mosquitto_sub");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        let rx = lines_of(child.stdout.take().expect("stdout"));
         let mut sub = MosqSub {
             child,
             lines: rx,
@@ -1031,16 +1054,7 @@ impl PyProc {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn python3");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        let rx = lines_of(child.stdout.take().expect("stdout"));
         let p = PyProc { child, lines: rx };
         match p.lines.recv_timeout(WAIT) {
             Ok(line) if line == "READY" => p,

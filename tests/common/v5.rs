@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use roost::packets::{
     self, Connect, ConnectProperties, Packet, PacketId, Publish, PublishProperties, QoS, QosPid,
-    RetainHandling, Status, Subscribe, SubscribeProperties, Subscription, SubscriptionOptions,
-    Unsubscribe, UserProperties, Version, Will,
+    RetainHandling, Subscribe, SubscribeProperties, Subscription, SubscriptionOptions, Unsubscribe,
+    UserProperties, Version, Will,
 };
 
 use super::{after, encode, Raw, RecvError, WAIT};
@@ -323,43 +323,7 @@ impl Raw {
 
     /// The next whole packet, decoded as 5.0 with everything kept.
     pub fn recv5(&mut self, within: Duration) -> Result<In5, RecvError> {
-        let deadline = after(within);
-        loop {
-            match packets::decode(&self.buf, Version::V5, 1 << 28) {
-                Ok(Status::Complete((packet, used))) => {
-                    let pkt = owned5(&packet);
-                    self.buf.drain(..used);
-                    return Ok(pkt);
-                }
-                Ok(Status::Partial(_)) => {}
-                Err(e) => return Err(RecvError::Invalid(format!("{e} in {:?}", self.buf))),
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(RecvError::Timeout);
-            }
-            self.fill(left)?;
-        }
-    }
-
-    /// Reads more bytes into the buffer, waiting at most `left`.
-    fn fill(&mut self, left: Duration) -> Result<(), RecvError> {
-        use std::io::{ErrorKind, Read};
-        self.stream
-            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-            .expect("set_read_timeout");
-        let mut chunk = [0u8; 8192];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => Err(RecvError::Closed),
-            Ok(n) => {
-                self.buf
-                    .extend_from_slice(chunk.get(..n).unwrap_or_default());
-                Ok(())
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
-            Err(_) => Err(RecvError::Closed),
-        }
+        self.recv_as(within, Version::V5, |packet, _| owned5(packet))
     }
 
     /// The next packet, which must be a PUBLISH.
