@@ -22,6 +22,19 @@ pub(crate) enum Error {
     },
 }
 
+/// Why [`crate::Broker::start`] failed: a configuration value it refused (naming the variable
+/// and the value) or an operating-system call that failed (binding the listener, say).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct StartError(#[from] Error);
+
+impl StartError {
+    /// Whether the configuration was at fault rather than the system.
+    pub fn is_config(&self) -> bool {
+        self.0.is_usage()
+    }
+}
+
 impl Error {
     /// Whether this is the user's mistake (bad configuration) rather than a runtime failure; the
     /// shell exits with 2 for these and 1 otherwise.

@@ -1,12 +1,18 @@
 //! roost: a small, durable MQTT 3.1.1 / 5.0 broker. See README.md.
 //!
 //! The public interface of this crate is [`packets`], a complete MQTT 3.1.1 and 5.0 codec that
-//! other projects may use on its own. Everything else is the broker's and crate-private.
+//! other projects may use on its own, and a small embedding API: [`Broker`] runs the broker
+//! inside another program, with an [`auth::Authenticator`] deciding who may connect.
+//! Everything else is the broker's and crate-private.
 #![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub, missing_docs)]
 
 // ---- Public interface -------------------------------------------------------------------------
+pub mod auth;
 pub mod packets;
+
+pub use broker::Broker;
+pub use error::StartError;
 
 /// The command-line entry point used by the `roost` binary (hidden: not an API).
 #[doc(hidden)]

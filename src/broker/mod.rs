@@ -7,7 +7,7 @@
 
 mod worker;
 
-use std::net::TcpListener as StdListener;
+use std::net::{SocketAddr, TcpListener as StdListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread;
@@ -15,9 +15,11 @@ use std::time::Duration;
 
 use mio::net::TcpListener;
 use mio::{Interest, Poll, Waker};
+use signal_hook::consts::{SIGINT, SIGTERM};
 
+use crate::auth::{AllowAll, Authenticator};
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{Error, StartError};
 use crate::message::{Message, SessionKey};
 use crate::session::SubInfo;
 use crate::topic::{RetainedStore, SubscriptionTrie};
@@ -87,9 +89,20 @@ pub(crate) struct Shared {
     pub(crate) shutdown: AtomicBool,
     /// Configured limits.
     pub(crate) limits: Limits,
+    /// Decides who may connect.
+    pub(crate) auth: Arc<dyn Authenticator>,
 }
 
 impl Shared {
+    /// Begins a clean shutdown: sets the flag and wakes every worker.
+    pub(crate) fn stop(&self) {
+        log::info!("shutting down: no longer accepting connections");
+        self.shutdown.store(true, Ordering::SeqCst);
+        for w in &self.workers {
+            let _ = w.waker.wake();
+        }
+    }
+
     /// Appends `items` to worker `w`'s inbox, waking it if the inbox was empty.
     pub(crate) fn post(&self, w: usize, items: &mut Vec<Inbound>) {
         let Some(remote) = self.workers.get(w) else {
@@ -112,132 +125,239 @@ impl Shared {
 
 /// Runs the broker until SIGINT or SIGTERM.
 pub(crate) fn run(config: &Config) -> Result<(), Error> {
-    let std_listener = StdListener::bind(config.listen).map_err(|source| Error::Io {
-        context: "binding the listener",
-        source,
-    })?;
-    std_listener
-        .set_nonblocking(true)
-        .map_err(|source| Error::Io {
-            context: "configuring the listener",
-            source,
-        })?;
-    let local = std_listener.local_addr().map_err(|source| Error::Io {
-        context: "reading the listener address",
-        source,
-    })?;
-    let mut polls = Vec::with_capacity(config.workers);
-    let mut listeners = Vec::with_capacity(config.workers);
-    let mut remotes = Vec::with_capacity(config.workers);
-    for _ in 0..config.workers {
-        let poll = Poll::new().map_err(|source| Error::Io {
-            context: "creating a poll",
-            source,
-        })?;
-        let waker = Waker::new(poll.registry(), worker::WAKER).map_err(|source| Error::Io {
-            context: "creating a waker",
-            source,
-        })?;
-        // Every worker accepts on its own handle of the one listening socket: a connection
-        // goes to whichever worker is free to take it, with no hop through another thread.
-        let mut listener =
-            TcpListener::from_std(std_listener.try_clone().map_err(|source| Error::Io {
-                context: "sharing the listener",
-                source,
-            })?);
-        poll.registry()
-            .register(&mut listener, worker::LISTENER, Interest::READABLE)
-            .map_err(|source| Error::Io {
-                context: "registering the listener",
-                source,
-            })?;
-        polls.push(poll);
-        listeners.push(listener);
-        remotes.push(Remote {
-            inbox: Mutex::new(Vec::new()),
-            waker,
-            state: Mutex::new(None),
-        });
-    }
-    let shared = Arc::new(Shared {
-        subs: RwLock::new(SubscriptionTrie::new()),
-        retained: RwLock::new(RetainedStore::new()),
-        workers: remotes,
-        shutdown: AtomicBool::new(false),
-        limits: Limits {
-            max_packet_size: config.max_packet_size as usize,
-            connect_timeout: config.connect_timeout,
-            max_keepalive: config.max_keepalive,
-            max_queued: config.max_queued,
-            retry_interval: config.retry_interval,
-        },
-    });
-
-    let mut threads = Vec::new();
-    for (i, (poll, listener)) in polls.iter().zip(listeners).enumerate() {
-        let registry = poll.registry().try_clone().map_err(|source| Error::Io {
-            context: "sharing a poll registry",
-            source,
-        })?;
-        if let Some(remote) = shared.workers.get(i) {
-            *remote.lock() = Some(worker::Worker::new(
-                i,
-                registry,
-                listener,
-                Arc::clone(&shared),
-            ));
-        }
-    }
-    for (i, poll) in polls.into_iter().enumerate() {
-        let shared = Arc::clone(&shared);
-        let handle = thread::Builder::new()
-            .name(format!("roost-worker-{i}"))
-            .spawn(move || worker::run_thread(i, poll, shared))
-            .map_err(|source| Error::Io {
-                context: "starting a worker",
-                source,
-            })?;
-        threads.push(handle);
-    }
-
-    watch_signals(Arc::clone(&shared))?;
-    drop(std_listener);
-    log::info!(
-        "roost {} listening on {local} with {} workers",
-        env!("CARGO_PKG_VERSION"),
-        config.workers
-    );
-    for t in threads {
-        if t.join().is_err() {
-            log::error!("a worker thread panicked");
-        }
-    }
-    for w in &shared.workers {
-        w.lock().take();
-    }
-    log::info!("roost stopped");
-    Ok(())
-}
-
-/// Turns the first SIGINT or SIGTERM into a shutdown: sets the flag and wakes every worker.
-fn watch_signals(shared: Arc<Shared>) -> Result<(), Error> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals =
+    // Installed before the listener logs that it is ready, so a signal sent as soon as the
+    // log says so is already a clean shutdown.
+    let signals =
         signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(|source| Error::Io {
             context: "installing signal handlers",
             source,
         })?;
+    let running = Running::start(config, Arc::new(AllowAll))?;
+    watch_signals(signals, Arc::clone(&running.shared))?;
+    running.wait();
+    Ok(())
+}
+
+/// A broker running inside another program: the embedding API.
+///
+/// It is configured exactly as the `roost` binary is, by `ROOST_*` names (looked up through a
+/// closure rather than the process environment), and decides who may connect through an
+/// [`Authenticator`]. Dropping it shuts it down as SIGTERM does the binary.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use roost::auth::{Authenticator, Credentials, Refusal};
+///
+/// struct OnlyAlice;
+/// impl Authenticator for OnlyAlice {
+///     fn check(&self, c: &Credentials<'_>) -> Result<(), Refusal> {
+///         match (c.username, c.password) {
+///             (Some("alice"), Some(b"wonderland")) => Ok(()),
+///             _ => Err(Refusal::BadUserNameOrPassword),
+///         }
+///     }
+/// }
+///
+/// let broker = roost::Broker::start(
+///     |name| (name == "ROOST_LISTEN").then(|| "127.0.0.1:1883".to_owned()),
+///     Arc::new(OnlyAlice),
+/// )?;
+/// println!("listening on {}", broker.local_addr());
+/// broker.shutdown();
+/// # Ok::<(), roost::StartError>(())
+/// ```
+pub struct Broker {
+    running: Option<Running>,
+    local: SocketAddr,
+}
+
+impl Broker {
+    /// Starts a broker configured by `lookup` (given a `ROOST_*` name, its value if set; the
+    /// same names, defaults and checks as the binary's environment) with `authenticator`
+    /// deciding who may connect. Returns once the listener is bound and the workers run.
+    pub fn start(
+        lookup: impl FnMut(&str) -> Option<String>,
+        authenticator: Arc<dyn Authenticator>,
+    ) -> Result<Broker, StartError> {
+        let workers = thread::available_parallelism().map_or(1, |n| n.get());
+        let config = Config::from_lookup(lookup, workers).map_err(Error::from)?;
+        let running = Running::start(&config, authenticator)?;
+        Ok(Broker {
+            local: running.local,
+            running: Some(running),
+        })
+    }
+
+    /// The address the listener is bound to (with the port the system chose for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Stops accepting, closes every connection (5.0 clients get DISCONNECT 0x8B) and waits
+    /// for the workers to finish.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.shared.stop();
+            running.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("local", &self.local)
+            .finish()
+    }
+}
+
+/// The workers of a started broker.
+struct Running {
+    shared: Arc<Shared>,
+    threads: Vec<thread::JoinHandle<()>>,
+    local: SocketAddr,
+}
+
+impl Running {
+    /// Binds the listener and starts the workers.
+    fn start(config: &Config, auth: Arc<dyn Authenticator>) -> Result<Running, Error> {
+        let std_listener = StdListener::bind(config.listen).map_err(|source| Error::Io {
+            context: "binding the listener",
+            source,
+        })?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|source| Error::Io {
+                context: "configuring the listener",
+                source,
+            })?;
+        let local = std_listener.local_addr().map_err(|source| Error::Io {
+            context: "reading the listener address",
+            source,
+        })?;
+        let mut polls = Vec::with_capacity(config.workers);
+        let mut listeners = Vec::with_capacity(config.workers);
+        let mut remotes = Vec::with_capacity(config.workers);
+        for _ in 0..config.workers {
+            let poll = Poll::new().map_err(|source| Error::Io {
+                context: "creating a poll",
+                source,
+            })?;
+            let waker = Waker::new(poll.registry(), worker::WAKER).map_err(|source| Error::Io {
+                context: "creating a waker",
+                source,
+            })?;
+            // Every worker accepts on its own handle of the one listening socket: a connection
+            // goes to whichever worker is free to take it, with no hop through another thread.
+            let mut listener =
+                TcpListener::from_std(std_listener.try_clone().map_err(|source| Error::Io {
+                    context: "sharing the listener",
+                    source,
+                })?);
+            poll.registry()
+                .register(&mut listener, worker::LISTENER, Interest::READABLE)
+                .map_err(|source| Error::Io {
+                    context: "registering the listener",
+                    source,
+                })?;
+            polls.push(poll);
+            listeners.push(listener);
+            remotes.push(Remote {
+                inbox: Mutex::new(Vec::new()),
+                waker,
+                state: Mutex::new(None),
+            });
+        }
+        let shared = Arc::new(Shared {
+            subs: RwLock::new(SubscriptionTrie::new()),
+            retained: RwLock::new(RetainedStore::new()),
+            workers: remotes,
+            shutdown: AtomicBool::new(false),
+            auth,
+            limits: Limits {
+                max_packet_size: config.max_packet_size as usize,
+                connect_timeout: config.connect_timeout,
+                max_keepalive: config.max_keepalive,
+                max_queued: config.max_queued,
+                retry_interval: config.retry_interval,
+            },
+        });
+
+        let mut threads = Vec::new();
+        for (i, (poll, listener)) in polls.iter().zip(listeners).enumerate() {
+            let registry = poll.registry().try_clone().map_err(|source| Error::Io {
+                context: "sharing a poll registry",
+                source,
+            })?;
+            if let Some(remote) = shared.workers.get(i) {
+                *remote.lock() = Some(worker::Worker::new(
+                    i,
+                    registry,
+                    listener,
+                    Arc::clone(&shared),
+                ));
+            }
+        }
+        for (i, poll) in polls.into_iter().enumerate() {
+            let shared = Arc::clone(&shared);
+            let handle = thread::Builder::new()
+                .name(format!("roost-worker-{i}"))
+                .spawn(move || worker::run_thread(i, poll, shared))
+                .map_err(|source| Error::Io {
+                    context: "starting a worker",
+                    source,
+                })?;
+            threads.push(handle);
+        }
+        drop(std_listener);
+        log::info!(
+            "roost {} listening on {local} with {} workers",
+            env!("CARGO_PKG_VERSION"),
+            config.workers
+        );
+        Ok(Running {
+            shared,
+            threads,
+            local,
+        })
+    }
+
+    /// Waits for every worker to stop.
+    fn wait(self) {
+        for t in self.threads {
+            if t.join().is_err() {
+                log::error!("a worker thread panicked");
+            }
+        }
+        for w in &self.shared.workers {
+            w.lock().take();
+        }
+        log::info!("roost stopped");
+    }
+}
+
+/// Turns the first SIGINT or SIGTERM into a shutdown: sets the flag and wakes every worker.
+fn watch_signals(
+    mut signals: signal_hook::iterator::Signals,
+    shared: Arc<Shared>,
+) -> Result<(), Error> {
     thread::Builder::new()
         .name("roost-signals".into())
         .spawn(move || {
             if let Some(sig) = signals.forever().next() {
                 let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
                 log::info!("{name} received: shutting down");
-                log::info!("shutting down: no longer accepting connections");
-                shared.shutdown.store(true, Ordering::SeqCst);
-                for w in &shared.workers {
-                    let _ = w.waker.wake();
-                }
+                shared.stop();
             }
         })
         .map_err(|source| Error::Io {

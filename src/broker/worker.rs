@@ -21,11 +21,12 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use slab::Slab;
 
 use super::Shared;
+use crate::auth::{Credentials, Exchange, Refusal, Step};
 use crate::message::{Message, MessageProperties, SessionKey};
 use crate::packets::{
-    self, Ack, ConnAck, ConnAckProperties, Connect, DecodeError, Disconnect, Packet, PacketId,
-    Publish, PublishProperties, QoS, QosPid, ReasonCode, RetainHandling, Status, SubAck, Subscribe,
-    UnsubAck, Unsubscribe, Version,
+    self, Ack, Auth, AuthProperties, ConnAck, ConnAckProperties, Connect, DecodeError, Disconnect,
+    Packet, PacketId, Publish, PublishProperties, QoS, QosPid, ReasonCode, RetainHandling, Status,
+    SubAck, Subscribe, UnsubAck, Unsubscribe, Version,
 };
 use crate::session::{Delivery, Expiry, InFlight, Queued, Session, SubInfo};
 use crate::timer::{TimerKey, TimerWheel};
@@ -192,6 +193,42 @@ pub(crate) struct Worker {
     dropped_qos0: u64,
     /// QoS 1/2 messages dropped from full session queues (the oldest go first).
     dropped_queued: u64,
+    /// Connections that authenticated with an Authentication Method (5.0 enhanced
+    /// authentication), by slab key: few, so kept here rather than in every `Conn`.
+    /// Invariant: an entry is removed when its connection closes.
+    enhanced: HashMap<usize, Enhanced>,
+}
+
+/// A CONNECT that passed its checks, owned, so it can wait for an authentication exchange.
+struct Admission {
+    protocol: Version,
+    client_id: Arc<str>,
+    /// The client sent an empty id and `client_id` was assigned (MQTT-3.1.3-6).
+    assigned: bool,
+    clean_start: bool,
+    expiry: Expiry,
+    /// The keepalive in force: the client's, or the Server Keep Alive.
+    keep_alive: u16,
+    /// Sent in CONNACK when the client's keepalive was over the maximum.
+    server_keep_alive: Option<u16>,
+    will: Option<Arc<Message>>,
+    will_delay: u32,
+    /// The client's Receive Maximum (5.0) or the 3.1.1 window.
+    send_window: usize,
+    /// The client's Maximum Packet Size.
+    max_packet_out: u32,
+}
+
+/// The enhanced-authentication state of one connection.
+struct Enhanced {
+    /// The Authentication Method of the CONNECT: every AUTH must carry it (MQTT-4.12.0-5).
+    method: Box<str>,
+    /// The User Name of the CONNECT, for the hook on re-authentication.
+    username: Option<Box<str>>,
+    /// The exchange under way, if any.
+    exchange: Option<Box<dyn Exchange>>,
+    /// The CONNECT waiting for its exchange to finish; `None` once CONNACK is sent.
+    admission: Option<Box<Admission>>,
 }
 
 impl Worker {
@@ -224,6 +261,7 @@ impl Worker {
             next_client: 0,
             dropped_qos0: 0,
             dropped_queued: 0,
+            enhanced: HashMap::new(),
         }
     }
 
@@ -541,11 +579,24 @@ impl Worker {
             return Flow::Stop;
         };
         let phase = conn.phase;
+        let authenticating = !self.enhanced.is_empty()
+            && self.enhanced.get(&k).is_some_and(|e| e.admission.is_some());
         match (phase, packet) {
-            (Phase::AwaitConnect { .. }, Packet::Connect(c)) => self.on_connect(k, &c),
+            (Phase::AwaitConnect { .. }, Packet::Connect(c)) if !authenticating => {
+                self.on_connect(k, &c)
+            }
+            (Phase::AwaitConnect { .. }, Packet::Auth(a)) if authenticating => {
+                self.on_auth_connecting(k, &a)
+            }
+            (Phase::AwaitConnect { .. }, Packet::Disconnect(_)) if authenticating => {
+                // MQTT-3.1.2-30: AUTH or DISCONNECT only, until CONNACK.
+                self.close(k, Close::Shutdown);
+                Flow::Stop
+            }
             (Phase::Detached, _) => Flow::Stop,
             (Phase::AwaitConnect { .. }, _) => {
-                // MQTT-3.1.0-1: the first packet must be CONNECT.
+                // MQTT-3.1.0-1: the first packet must be CONNECT; MQTT-3.1.2-30: during an
+                // authentication exchange, only AUTH and DISCONNECT may follow it.
                 self.close(k, Close::Violation(ReasonCode::ProtocolError));
                 Flow::Stop
             }
@@ -608,11 +659,7 @@ impl Worker {
                 self.close(k, Close::Violation(ReasonCode::ProtocolError));
                 return Flow::Stop;
             }
-            Packet::Auth(_) => {
-                // No authentication method exists yet, so no AUTH exchange can be under way.
-                self.close(k, Close::Violation(ReasonCode::ProtocolError));
-                return Flow::Stop;
-            }
+            Packet::Auth(a) => return self.on_reauth(k, s, &a),
             Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
                 // Only a server sends these.
                 self.close(k, Close::Violation(ReasonCode::ProtocolError));
@@ -626,10 +673,6 @@ impl Worker {
         let v5 = c.protocol.is_v5();
         if let Some(conn) = self.conns.get_mut(k) {
             conn.version = c.protocol;
-        }
-        if v5 && c.properties.authentication_method.is_some() {
-            // No enhanced authentication method is configured (MQTT 5.0 section 4.12).
-            return self.refuse(k, ReasonCode::BadAuthenticationMethod);
         }
         let max_ka = self.shared.limits.max_keepalive;
         let over_max = c.keep_alive > max_ka || (c.keep_alive == 0 && max_ka < u16::MAX);
@@ -663,17 +706,191 @@ impl Worker {
         } else {
             Expiry::Never
         };
+        let admission = Admission {
+            protocol: c.protocol,
+            client_id,
+            assigned,
+            clean_start: c.clean_start,
+            expiry,
+            // MQTT-3.2.2-21: past the maximum, the client must use the Server Keep Alive.
+            keep_alive: if over_max { max_ka } else { c.keep_alive },
+            server_keep_alive: over_max.then_some(max_ka),
+            will: c.will.as_ref().map(|w| Arc::new(will_message(w, self.now))),
+            will_delay: c
+                .will
+                .as_ref()
+                .and_then(|w| w.properties.will_delay_interval)
+                .unwrap_or(0),
+            send_window: if v5 {
+                usize::from(c.properties.receive_maximum.map_or(u16::MAX, |r| r.get()))
+            } else {
+                V3_WINDOW
+            },
+            max_packet_out: c
+                .properties
+                .maximum_packet_size
+                .map_or(u32::MAX, |m| m.get()),
+        };
 
+        // Authentication comes before any session state is touched, so a refused client takes
+        // over nothing.
+        let credentials = Credentials {
+            client_id: c.client_id,
+            username: c.username,
+            password: c.password,
+            protocol: c.protocol,
+        };
+        let method = c.properties.authentication_method.filter(|_| v5);
+        let Some(method) = method else {
+            return match self.shared.auth.check(&credentials) {
+                Ok(()) => self.admit(k, admission, None),
+                Err(refusal) => self.refuse(k, refusal.reason_code()),
+            };
+        };
+        let Some(mut exchange) = self.shared.auth.start(method, &credentials) else {
+            // MQTT-4.12.0-1: a method the server does not support.
+            return self.refuse(k, ReasonCode::BadAuthenticationMethod);
+        };
+        let step = exchange.step(c.properties.authentication_data);
+        self.enhanced.insert(
+            k,
+            Enhanced {
+                method: method.into(),
+                username: c.username.map(Into::into),
+                exchange: Some(exchange),
+                admission: Some(Box::new(admission)),
+            },
+        );
+        self.connect_step(k, step)
+    }
+
+    /// Applies one step of the exchange a CONNECT started (MQTT 5.0 section 4.12).
+    fn connect_step(&mut self, k: usize, step: Step) -> Flow {
+        match step {
+            Step::Continue(data) => {
+                self.send_auth(k, ReasonCode::ContinueAuthentication, &data);
+                Flow::Continue
+            }
+            Step::Success(data) => {
+                let admission = self.enhanced.get_mut(&k).and_then(|e| {
+                    e.exchange = None;
+                    e.admission.take()
+                });
+                match admission {
+                    Some(a) => self.admit(k, *a, Some(data.unwrap_or_default())),
+                    None => Flow::Stop,
+                }
+            }
+            // MQTT-4.12.0-4: refused with CONNACK, then closed.
+            Step::Refuse(refusal) => self.refuse(k, refusal.reason_code()),
+        }
+    }
+
+    /// An AUTH packet while a CONNECT's exchange is under way.
+    fn on_auth_connecting(&mut self, k: usize, a: &Auth<'_>) -> Flow {
+        let Some(e) = self.enhanced.get_mut(&k) else {
+            return Flow::Stop;
+        };
+        if a.properties.authentication_method != Some(&*e.method) {
+            // MQTT-4.12.0-5: every AUTH carries the method of the CONNECT.
+            return self.refuse(k, ReasonCode::BadAuthenticationMethod);
+        }
+        let (ReasonCode::ContinueAuthentication, Some(exchange)) = (a.reason, e.exchange.as_mut())
+        else {
+            // MQTT-4.12.0-3: the client answers with reason 0x18.
+            self.close(k, Close::Violation(ReasonCode::ProtocolError));
+            return Flow::Stop;
+        };
+        let step = exchange.step(a.properties.authentication_data);
+        self.connect_step(k, step)
+    }
+
+    /// An AUTH packet on an accepted connection: a re-authentication (MQTT 5.0 section 4.12.1).
+    fn on_reauth(&mut self, k: usize, s: usize, a: &Auth<'_>) -> Flow {
+        let Some(e) = self.enhanced.get_mut(&k) else {
+            // MQTT-4.12.0-7: no AUTH from a client that connected without a method.
+            self.close(k, Close::Violation(ReasonCode::ProtocolError));
+            return Flow::Stop;
+        };
+        if a.properties.authentication_method != Some(&*e.method) {
+            // MQTT-4.12.1-1: re-authentication uses the method of the CONNECT.
+            self.close(k, Close::Violation(ReasonCode::ProtocolError));
+            return Flow::Stop;
+        }
+        let step = match (a.reason, e.exchange.as_mut()) {
+            (ReasonCode::ReAuthenticate, None) => {
+                let client_id = self.sessions.get(s).map(|x| x.client_id.clone());
+                let version = self.conns.get(k).map_or(Version::V5, |c| c.version);
+                let credentials = Credentials {
+                    client_id: client_id.as_deref().unwrap_or_default(),
+                    username: e.username.as_deref(),
+                    password: None,
+                    protocol: version,
+                };
+                match self.shared.auth.start(&e.method, &credentials) {
+                    Some(mut exchange) => {
+                        let step = exchange.step(a.properties.authentication_data);
+                        e.exchange = Some(exchange);
+                        step
+                    }
+                    None => Step::Refuse(Refusal::BadAuthenticationMethod),
+                }
+            }
+            (ReasonCode::ContinueAuthentication, Some(exchange)) => {
+                exchange.step(a.properties.authentication_data)
+            }
+            _ => {
+                // MQTT-3.15.2-1: 0x19 starts an exchange, 0x18 continues one; nothing else.
+                self.close(k, Close::Violation(ReasonCode::ProtocolError));
+                return Flow::Stop;
+            }
+        };
+        match step {
+            Step::Continue(data) => self.send_auth(k, ReasonCode::ContinueAuthentication, &data),
+            Step::Success(data) => {
+                if let Some(e) = self.enhanced.get_mut(&k) {
+                    e.exchange = None;
+                }
+                self.send_auth(k, ReasonCode::Success, data.as_deref().unwrap_or_default());
+            }
+            Step::Refuse(_) => {
+                // MQTT-4.12.1-2: a failed re-authentication ends the connection.
+                self.close(k, Close::Violation(ReasonCode::NotAuthorized));
+                return Flow::Stop;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Sends AUTH with the connection's method (MQTT-4.12.0-5) and `data` (left out if empty).
+    fn send_auth(&mut self, k: usize, reason: ReasonCode, data: &[u8]) {
+        let Some(method) = self.enhanced.get(&k).map(|e| e.method.clone()) else {
+            return;
+        };
+        let auth = Auth {
+            reason,
+            properties: AuthProperties {
+                authentication_method: Some(&method),
+                authentication_data: (!data.is_empty()).then_some(data),
+                ..AuthProperties::default()
+            },
+        };
+        self.send(k, &Packet::Auth(auth));
+    }
+
+    /// Accepts an authenticated CONNECT: takes over or creates the session, answers CONNACK
+    /// (with the Authentication Method and `auth_data` after an exchange) and resumes.
+    fn admit(&mut self, k: usize, a: Admission, auth_data: Option<Vec<u8>>) -> Flow {
+        let v5 = a.protocol.is_v5();
         let now_ms = self.now_ms;
-        let now = self.now;
         // Take over an existing connection of the same client (MQTT-3.1.4-3).
-        let existing = self.by_client.get(&client_id).copied();
+        let existing = self.by_client.get(&a.client_id).copied();
         let mut session_present = false;
         let slot = match existing {
             Some(slot) => {
                 let old_conn = self.sessions.get(slot).and_then(|s| s.conn);
                 if let Some(old) = old_conn {
-                    self.take_over(old, c.clean_start);
+                    self.take_over(old, a.clean_start);
                 }
                 // A delayed will is not sent when the client comes back in time, unless the
                 // session it belongs to ends now (MQTT-3.1.3-9, section 3.1.3.2.2).
@@ -681,10 +898,10 @@ impl Worker {
                     .sessions
                     .get_mut(slot)
                     .and_then(|s| s.pending_will.take());
-                if let (true, Some(w)) = (c.clean_start, pending) {
+                if let (true, Some(w)) = (a.clean_start, pending) {
                     self.route_will(w);
                 }
-                if c.clean_start {
+                if a.clean_start {
                     self.clear_session(slot);
                 } else {
                     session_present = true;
@@ -702,35 +919,22 @@ impl Worker {
                     generation,
                 };
                 entry.insert(Session::new(
-                    Arc::clone(&client_id),
+                    Arc::clone(&a.client_id),
                     key,
-                    c.protocol,
-                    expiry,
+                    a.protocol,
+                    a.expiry,
                 ));
-                self.by_client.insert(Arc::clone(&client_id), slot);
+                self.by_client.insert(Arc::clone(&a.client_id), slot);
                 slot
             }
         };
 
-        let mut keep_alive = c.keep_alive;
-        let mut server_keep_alive = None;
-        if over_max {
-            // MQTT-3.2.2-21: the client must use the Server Keep Alive instead.
-            keep_alive = max_ka;
-            server_keep_alive = Some(max_ka);
-        }
-        let will = c.will.as_ref().map(|w| Arc::new(will_message(w, now)));
-
         if let Some(session) = self.sessions.get_mut(slot) {
             session.conn = Some(k);
-            session.version = c.protocol;
-            session.expiry = expiry;
+            session.version = a.protocol;
+            session.expiry = a.expiry;
             session.epoch = session.epoch.wrapping_add(1);
-            session.send_window = if v5 {
-                usize::from(c.properties.receive_maximum.map_or(u16::MAX, |r| r.get()))
-            } else {
-                V3_WINDOW
-            };
+            session.send_window = a.send_window;
         }
         let Some(conn) = self.conns.get_mut(k) else {
             return Flow::Stop;
@@ -739,22 +943,15 @@ impl Worker {
             self.timers.cancel(timer);
         }
         conn.phase = Phase::Active { session: slot };
-        conn.keep_alive = keep_alive;
+        conn.keep_alive = a.keep_alive;
         conn.last_rx_ms = now_ms;
-        conn.will = will;
-        conn.will_delay = c
-            .will
-            .as_ref()
-            .and_then(|w| w.properties.will_delay_interval)
-            .unwrap_or(0);
-        conn.max_packet_out = c
-            .properties
-            .maximum_packet_size
-            .map_or(u32::MAX, |m| m.get());
+        conn.will = a.will;
+        conn.will_delay = a.will_delay;
+        conn.max_packet_out = a.max_packet_out;
         let id = conn.id;
-        if keep_alive > 0 {
+        if a.keep_alive > 0 {
             // MQTT-3.1.2-24: one and a half times the keepalive.
-            let deadline = now_ms + u64::from(keep_alive) * 1500;
+            let deadline = now_ms + u64::from(a.keep_alive) * 1500;
             self.timers
                 .insert(deadline, Timer::KeepAlive { conn: k, id });
         }
@@ -765,11 +962,15 @@ impl Worker {
             }
         }
 
+        let method = match auth_data {
+            Some(_) => self.enhanced.get(&k).map(|e| e.method.clone()),
+            None => None,
+        };
         let mut ack = ConnAck::new(session_present, ReasonCode::Success);
         if v5 {
             ack.properties = ConnAckProperties {
-                assigned_client_identifier: assigned.then_some(&*client_id),
-                server_keep_alive,
+                assigned_client_identifier: a.assigned.then_some(&*a.client_id),
+                server_keep_alive: a.server_keep_alive,
                 topic_alias_maximum: Some(TOPIC_ALIAS_MAX),
                 receive_maximum: std::num::NonZeroU16::new(RECEIVE_MAX),
                 maximum_packet_size: NonZeroU32::new(self.shared.limits.max_packet_size as u32),
@@ -777,6 +978,9 @@ impl Worker {
                 wildcard_subscription_available: Some(true),
                 subscription_identifiers_available: Some(true),
                 shared_subscription_available: Some(true),
+                // MQTT-4.12.0-5 and -6: the method in CONNACK exactly when CONNECT had one.
+                authentication_method: method.as_deref(),
+                authentication_data: auth_data.as_deref().filter(|d| !d.is_empty()),
                 ..ConnAckProperties::default()
             };
         }
@@ -1387,6 +1591,9 @@ impl Worker {
         let Some(mut conn) = self.conns.try_remove(k) else {
             return;
         };
+        if !self.enhanced.is_empty() {
+            self.enhanced.remove(&k);
+        }
         if let (Close::Violation(reason), Phase::Active { .. }) = (why, conn.phase) {
             if conn.version.is_v5() && reason.allowed_in(packets::PacketType::Disconnect) {
                 let _ =

@@ -1,0 +1,133 @@
+//! The authentication hook: who may connect, and the MQTT 5.0 enhanced-authentication exchange
+//! (AUTH packets, section 4.12).
+//!
+//! The broker calls an [`Authenticator`] on the worker thread that owns the connection, once per
+//! CONNECT (and once per re-authentication). It is a deliberate embedding API: a program that
+//! runs roost through [`crate::Broker`] supplies its own; the `roost` binary uses
+//! [`AllowAll`] until password, JWT and ACL methods are built in. Hooks decide; they do no IO
+//! of roost's and must return quickly, as the worker serves other connections meanwhile.
+
+use crate::packets::Version;
+
+/// What a client presented in CONNECT, as the hook sees it.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Credentials<'a> {
+    /// The client identifier; empty when the client sent none (roost assigns one once the
+    /// client is accepted).
+    pub client_id: &'a str,
+    /// The User Name, if any.
+    pub username: Option<&'a str>,
+    /// The Password, if any (absent on re-authentication: roost does not keep it).
+    pub password: Option<&'a [u8]>,
+    /// The protocol the client speaks.
+    pub protocol: Version,
+}
+
+/// Why a client is turned away. roost sends it as the CONNACK reason (5.0) or the nearest
+/// 3.1.1 return code; a failed re-authentication ends the connection with DISCONNECT 0x87.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 0x86 Bad User Name or Password (3.1.1: return code 4).
+    BadUserNameOrPassword,
+    /// 0x87 Not authorized (3.1.1: return code 5).
+    NotAuthorized,
+    /// 0x8A Banned (3.1.1: return code 5).
+    Banned,
+    /// 0x8C Bad authentication method (3.1.1: return code 4).
+    BadAuthenticationMethod,
+}
+
+/// The outcome of one step of an enhanced-authentication exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// More is needed: roost sends this Authentication Data in an AUTH packet with reason 0x18
+    /// (MQTT-4.12.0-2) and passes the client's answer to the next step.
+    Continue(Vec<u8>),
+    /// Authenticated: roost sends CONNACK 0x00 (or, on re-authentication, AUTH 0x00) carrying
+    /// this Authentication Data, if any.
+    Success(Option<Vec<u8>>),
+    /// Not authenticated: roost refuses the connection (MQTT-4.12.0-4) or, on
+    /// re-authentication, disconnects it (MQTT-4.12.1-2).
+    Refuse(Refusal),
+}
+
+/// Decides who may connect. Both methods have defaults that accept every client and support no
+/// enhanced-authentication method, so an implementation overrides what it needs.
+pub trait Authenticator: Send + Sync {
+    /// Decides on a CONNECT without an Authentication Method (every 3.1.1 CONNECT and most 5.0
+    /// ones). A CONNECT with one is decided by [`Authenticator::start`] instead.
+    fn check(&self, credentials: &Credentials<'_>) -> Result<(), Refusal> {
+        let _ = credentials;
+        Ok(())
+    }
+
+    /// Starts an enhanced-authentication exchange for `method`, for a CONNECT carrying that
+    /// Authentication Method or for a re-authentication (AUTH 0x19) of a connection that
+    /// authenticated with it. `None` means the method is not supported: the CONNECT gets
+    /// CONNACK 0x8C (MQTT-4.12.0-1); a re-authentication ends with DISCONNECT 0x87.
+    fn start(&self, method: &str, credentials: &Credentials<'_>) -> Option<Box<dyn Exchange>> {
+        let _ = (method, credentials);
+        None
+    }
+}
+
+/// One enhanced-authentication exchange in progress, for one connection.
+pub trait Exchange: Send {
+    /// Takes the client's Authentication Data (from CONNECT or AUTH 0x19 on the first step,
+    /// from AUTH 0x18 after that) and says what happens next.
+    fn step(&mut self, data: Option<&[u8]>) -> Step;
+}
+
+/// The hook the `roost` binary uses: every client is accepted and no enhanced-authentication
+/// method exists, so a CONNECT with an Authentication Method gets 0x8C.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllowAll;
+
+impl Authenticator for AllowAll {}
+
+impl Refusal {
+    /// The reason code sent for this refusal in a CONNACK.
+    pub(crate) fn reason_code(self) -> crate::packets::ReasonCode {
+        use crate::packets::ReasonCode as R;
+        match self {
+            Refusal::BadUserNameOrPassword => R::BadUserNameOrPassword,
+            Refusal::NotAuthorized => R::NotAuthorized,
+            Refusal::Banned => R::Banned,
+            Refusal::BadAuthenticationMethod => R::BadAuthenticationMethod,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packets::{PacketType, ReasonCode};
+
+    #[test]
+    fn refusals_are_connack_reasons() {
+        for (r, code) in [
+            (Refusal::BadUserNameOrPassword, 0x86),
+            (Refusal::NotAuthorized, 0x87),
+            (Refusal::Banned, 0x8A),
+            (Refusal::BadAuthenticationMethod, 0x8C),
+        ] {
+            assert_eq!(r.reason_code() as u8, code);
+            assert!(r.reason_code().allowed_in(PacketType::ConnAck));
+        }
+        // A failed re-authentication is reported in DISCONNECT, which takes only 0x87 of these.
+        assert!(ReasonCode::NotAuthorized.allowed_in(PacketType::Disconnect));
+    }
+
+    #[test]
+    fn allow_all_accepts_and_knows_no_method() {
+        let c = Credentials {
+            client_id: "c",
+            username: Some("u"),
+            password: Some(b"p"),
+            protocol: Version::V5,
+        };
+        assert_eq!(AllowAll.check(&c), Ok(()));
+        assert!(AllowAll.start("SCRAM-SHA-256", &c).is_none());
+    }
+}
