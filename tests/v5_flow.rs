@@ -1,5 +1,6 @@
 //! MQTT 5.0 flow control and limits: the client's Receive Maximum and Maximum Packet Size as
-//! roost honours them, roost's own (DISCONNECT 0x93, 0x95), inbound Topic Aliases (0x94, 0x82),
+//! roost honours them, roost's own (DISCONNECT 0x93, 0x95), Topic Aliases inbound (0x94, 0x82)
+//! and outbound,
 //! and 0x92 for acknowledgements of unknown packet ids. Raw bytes, plus rumqttc v5 for the
 //! client's Maximum Packet Size.
 
@@ -264,6 +265,7 @@ fn topic_aliases_stand_for_their_topic_and_are_not_forwarded_mqtt_3_3_2_12() {
     let broker = Broker::start();
     let t1 = unique("alias/one");
     let t2 = unique("alias/two");
+    // No Topic Alias Maximum from this subscriber: roost sends it no alias (MQTT-3.1.2-27).
     let mut s = Raw::open5(broker.addr, &unique("alias-sub"), 0);
     s.subscribe5(
         1,
@@ -306,6 +308,106 @@ fn topic_aliases_stand_for_their_topic_and_are_not_forwarded_mqtt_3_3_2_12() {
     ]
     .map(|(t, m)| (t.clone(), m.to_owned(), None));
     assert_eq!(got, want);
+}
+
+#[test]
+fn outbound_aliases_stay_within_the_clients_maximum_mqtt_3_1_2_26() {
+    let broker = Broker::start();
+    let base = unique("alias/out");
+    let filter = format!("{base}/#");
+    let props = ConnectProperties {
+        topic_alias_maximum: Some(2),
+        ..ConnectProperties::default()
+    };
+    let mut s = subscriber_with(&broker, &filter, props, QoS::AtLeastOnce);
+    let mut p = Raw::open5(broker.addr, &unique("alias-out-pub"), 0);
+    let topics = ["a", "b", "c"].map(|t| format!("{base}/{t}"));
+    for round in 0..2u16 {
+        for (i, t) in topics.iter().enumerate() {
+            let id = round * 3 + i as u16 + 1;
+            let r = p.publish5(t, b"x", QoS::AtLeastOnce, id, false, Default::default());
+            assert_eq!(r, 0x00);
+        }
+    }
+    let got: Vec<(String, Option<u16>)> = s
+        .recv_pubs5(6, WAIT)
+        .into_iter()
+        .map(|m| (m.topic, m.topic_alias))
+        .collect();
+    let [a, b, c] = topics;
+    // First use: topic and alias; later: the alias alone. Only 2 aliases exist, so the third
+    // topic always goes by name.
+    let want = [
+        (a, Some(1)),
+        (b, Some(2)),
+        (c.clone(), None),
+        (String::new(), Some(1)),
+        (String::new(), Some(2)),
+        (c, None),
+    ];
+    assert_eq!(got, want);
+
+    // Aliases belong to the connection: after a reconnect they start again (3.3.2.3.4).
+    drop(s);
+    let mut s = subscriber_with(&broker, &filter, props, QoS::AtMostOnce);
+    let a = format!("{base}/a");
+    p.publish5(&a, b"y", QoS::AtLeastOnce, 7, false, Default::default());
+    let m = s.recv_pub5(WAIT);
+    assert_eq!((m.topic, m.topic_alias), (a, Some(1)));
+}
+
+#[test]
+fn rumqttc_accepts_roost_outbound_aliases() {
+    let broker = Broker::start();
+    let base = unique("alias/rq");
+    let sub = R5::with(broker.port(), &unique("alias-rq"), |o| {
+        o.set_topic_alias_max(Some(3));
+    });
+    sub.subscribe(
+        vec![rumqttc::v5::mqttbytes::v5::Filter::new(
+            format!("{base}/#"),
+            rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
+        )],
+        None,
+    );
+    let mut p = Raw::open5(broker.addr, &unique("alias-rq-pub"), 0);
+    let topics: Vec<String> = (0..5).map(|i| format!("{base}/{}", i % 2)).collect();
+    for (i, t) in topics.iter().enumerate() {
+        let payload = format!("m{i}");
+        let r = p.publish5(
+            t,
+            payload.as_bytes(),
+            QoS::AtLeastOnce,
+            i as u16 + 1,
+            false,
+            Default::default(),
+        );
+        assert_eq!(r, 0x00);
+    }
+    let got: Vec<(String, String)> = sub
+        .messages(topics.len(), WAIT)
+        .into_iter()
+        .map(|m| {
+            (
+                String::from_utf8_lossy(&m.topic).into_owned(),
+                String::from_utf8_lossy(&m.payload).into_owned(),
+            )
+        })
+        .collect();
+    // rumqttc reports a PUBLISH as it arrived (topic left out once aliased) and maps the alias
+    // itself; an alias it had not been given would be a protocol error that ends its session.
+    let want: Vec<(String, String)> = topics
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            (
+                if i < 2 { t.clone() } else { String::new() },
+                format!("m{i}"),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(sub.error_within(QUIET), None);
 }
 
 #[test]

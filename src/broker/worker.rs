@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::num::NonZeroU32;
+use std::num::{NonZeroU16, NonZeroU32};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -150,9 +150,9 @@ struct Conn {
     will: Option<Arc<Message>>,
     /// Will Delay Interval in seconds (5.0; 0 = publish at once).
     will_delay: u32,
-    /// Inbound topic aliases (5.0), index = alias - 1; created on first use, as most clients
-    /// use none. Invariant: `TOPIC_ALIAS_MAX` entries once created.
-    aliases: Option<Box<[Option<Arc<str>>]>>,
+    /// Topic aliases both ways (5.0); created only for a client that sets one or accepts
+    /// them, as most clients do neither.
+    aliases: Option<Box<Aliases>>,
     /// The client's Maximum Packet Size (5.0): larger messages are not sent to it
     /// (MQTT-3.1.2-25).
     max_packet_out: u32,
@@ -199,6 +199,20 @@ pub(crate) struct Worker {
     enhanced: HashMap<usize, Enhanced>,
 }
 
+/// A 5.0 connection's topic aliases (section 3.3.2.3.4), kept behind one pointer in `Conn`.
+#[derive(Default)]
+struct Aliases {
+    /// Set by the client, index = alias - 1. Invariant: empty, or `TOPIC_ALIAS_MAX` entries.
+    inbound: Vec<Option<Arc<str>>>,
+    /// Given by roost: a topic's alias once a PUBLISH carrying both went out. Aliases are
+    /// handed out in order and never reassigned, so at most `out_max` topics get one; others
+    /// are sent by name.
+    outbound: HashMap<Arc<str>, NonZeroU16>,
+    /// The client's Topic Alias Maximum: no alias above it is sent (MQTT-3.1.2-26), none at
+    /// all when it is 0 (MQTT-3.1.2-27).
+    out_max: u16,
+}
+
 /// A CONNECT that passed its checks, owned, so it can wait for an authentication exchange.
 struct Admission {
     protocol: Version,
@@ -217,6 +231,8 @@ struct Admission {
     send_window: usize,
     /// The client's Maximum Packet Size.
     max_packet_out: u32,
+    /// The client's Topic Alias Maximum (5.0): how many aliases roost may send it.
+    topic_alias_max: u16,
 }
 
 /// The enhanced-authentication state of one connection.
@@ -730,6 +746,7 @@ impl Worker {
                 .properties
                 .maximum_packet_size
                 .map_or(u32::MAX, |m| m.get()),
+            topic_alias_max: c.properties.topic_alias_maximum.unwrap_or(0),
         };
 
         // Authentication comes before any session state is touched, so a refused client takes
@@ -948,6 +965,12 @@ impl Worker {
         conn.will = a.will;
         conn.will_delay = a.will_delay;
         conn.max_packet_out = a.max_packet_out;
+        if a.topic_alias_max > 0 {
+            conn.aliases = Some(Box::new(Aliases {
+                out_max: a.topic_alias_max,
+                ..Aliases::default()
+            }));
+        }
         let id = conn.id;
         if a.keep_alive > 0 {
             // MQTT-3.1.2-24: one and a half times the keepalive.
@@ -972,7 +995,7 @@ impl Worker {
                 assigned_client_identifier: a.assigned.then_some(&*a.client_id),
                 server_keep_alive: a.server_keep_alive,
                 topic_alias_maximum: Some(TOPIC_ALIAS_MAX),
-                receive_maximum: std::num::NonZeroU16::new(RECEIVE_MAX),
+                receive_maximum: NonZeroU16::new(RECEIVE_MAX),
                 maximum_packet_size: NonZeroU32::new(self.shared.limits.max_packet_size as u32),
                 retain_available: Some(true),
                 wildcard_subscription_available: Some(true),
@@ -1088,7 +1111,7 @@ impl Worker {
                     match conn
                         .aliases
                         .as_ref()
-                        .and_then(|a| a.get(idx).cloned().flatten())
+                        .and_then(|a| a.inbound.get(idx).cloned().flatten())
                     {
                         Some(t) => t,
                         None => {
@@ -1098,10 +1121,11 @@ impl Worker {
                     }
                 } else {
                     let t: Arc<str> = Arc::from(p.topic);
-                    let aliases = conn.aliases.get_or_insert_with(|| {
-                        vec![None; usize::from(TOPIC_ALIAS_MAX)].into_boxed_slice()
-                    });
-                    if let Some(slot) = aliases.get_mut(idx) {
+                    let aliases = conn.aliases.get_or_insert_with(Box::default);
+                    if aliases.inbound.is_empty() {
+                        aliases.inbound = vec![None; usize::from(TOPIC_ALIAS_MAX)];
+                    }
+                    if let Some(slot) = aliases.inbound.get_mut(idx) {
                         *slot = Some(Arc::clone(&t));
                     }
                     t
@@ -1788,10 +1812,33 @@ fn transmit(
         },
     };
     let qos_pid = id.map_or(QosPid::AtMostOnce, |id| QosPid::new(d.qos, id));
-    let publish = d
+    let mut publish = d
         .message
         .to_publish(qos_pid, false, d.retain, &d.sub_ids, now);
+    let new_alias = match conn.aliases.as_deref().filter(|a| a.out_max > 0) {
+        None => None,
+        Some(a) => match a.outbound.get(&d.message.topic) {
+            Some(&alias) => {
+                // The client knows this alias: the topic is left out (section 3.3.2.3.4).
+                publish.topic = "";
+                publish.properties.topic_alias = Some(alias);
+                None
+            }
+            None if a.outbound.len() < usize::from(a.out_max) => {
+                let alias = u16::try_from(a.outbound.len() + 1)
+                    .ok()
+                    .and_then(NonZeroU16::new);
+                publish.properties.topic_alias = alias;
+                alias
+            }
+            None => None,
+        },
+    };
     let sent = encode_into(conn, k, dirty, &Packet::Publish(publish));
+    if let (true, Some(alias), Some(a)) = (sent, new_alias, conn.aliases.as_deref_mut()) {
+        // Only once the PUBLISH that sets it is on its way (it may be too large to send).
+        a.outbound.insert(Arc::clone(&d.message.topic), alias);
+    }
     match id {
         Some(id) if sent => session.record(id, d, now_ms),
         Some(id) => {
