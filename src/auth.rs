@@ -1,13 +1,13 @@
-//! The authentication hook: who may connect, and the MQTT 5.0 enhanced-authentication exchange
-//! (AUTH packets, section 4.12).
+//! The authentication hook: who may connect, the MQTT 5.0 enhanced-authentication exchange
+//! (AUTH packets, section 4.12), and who may publish or subscribe to what.
 //!
-//! The broker calls an [`Authenticator`] on the worker thread that owns the connection, once per
-//! CONNECT (and once per re-authentication). It is a deliberate embedding API: a program that
+//! The broker calls an [`AuthHook`] on the worker thread that owns the connection: once per
+//! CONNECT (and per re-authentication), and once per PUBLISH and per subscription filter. It is a deliberate embedding API: a program that
 //! runs roost through [`crate::Broker`] supplies its own; the `roost` binary uses
 //! [`AllowAll`] until password, JWT and ACL methods are built in. Hooks decide; they do no IO
 //! of roost's and must return quickly, as the worker serves other connections meanwhile.
 
-use crate::packets::Version;
+use crate::packets::{QoS, Version};
 
 /// What a client presented in CONNECT, as the hook sees it.
 #[derive(Debug, Clone, Copy)]
@@ -20,6 +20,18 @@ pub struct Credentials<'a> {
     pub username: Option<&'a str>,
     /// The Password, if any (absent on re-authentication: roost does not keep it).
     pub password: Option<&'a [u8]>,
+    /// The protocol the client speaks.
+    pub protocol: Version,
+}
+
+/// A connected client, as the hook sees it when it authorizes a publish or a subscription.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Identity<'a> {
+    /// The client identifier (the assigned one, for a client that sent none).
+    pub client_id: &'a str,
+    /// The User Name of its CONNECT, if any.
+    pub username: Option<&'a str>,
     /// The protocol the client speaks.
     pub protocol: Version,
 }
@@ -52,11 +64,12 @@ pub enum Step {
     Refuse(Refusal),
 }
 
-/// Decides who may connect. Both methods have defaults that accept every client and support no
-/// enhanced-authentication method, so an implementation overrides what it needs.
-pub trait Authenticator: Send + Sync {
+/// Decides who may connect and what they may do. Every method has a default that allows it
+/// (and no enhanced-authentication method is supported), so an implementation overrides what it
+/// needs.
+pub trait AuthHook: Send + Sync {
     /// Decides on a CONNECT without an Authentication Method (every 3.1.1 CONNECT and most 5.0
-    /// ones). A CONNECT with one is decided by [`Authenticator::start`] instead.
+    /// ones). A CONNECT with one is decided by [`AuthHook::start`] instead.
     fn check(&self, credentials: &Credentials<'_>) -> Result<(), Refusal> {
         let _ = credentials;
         Ok(())
@@ -70,6 +83,23 @@ pub trait Authenticator: Send + Sync {
         let _ = (method, credentials);
         None
     }
+
+    /// May `who` publish to `topic`? Asked for every PUBLISH (after topic aliases are resolved)
+    /// and for the will of a CONNECT. A refused PUBLISH is neither delivered nor retained: a
+    /// 5.0 client gets PUBACK or PUBREC 0x87; 3.1.1 has no way to say so, so a 3.1.1 client
+    /// gets the usual acknowledgement and the message is dropped, as other brokers do. A
+    /// refused will refuses the CONNECT (0x87, 3.1.1 return code 5).
+    fn may_publish(&self, who: &Identity<'_>, topic: &str, qos: QoS, retain: bool) -> bool {
+        let _ = (who, topic, qos, retain);
+        true
+    }
+
+    /// May `who` subscribe to `filter` (as sent, `$share/...` included)? A refused filter gets
+    /// SUBACK 0x87 (3.1.1: 0x80) and no retained messages.
+    fn may_subscribe(&self, who: &Identity<'_>, filter: &str, qos: QoS) -> bool {
+        let _ = (who, filter, qos);
+        true
+    }
 }
 
 /// One enhanced-authentication exchange in progress, for one connection.
@@ -79,12 +109,12 @@ pub trait Exchange: Send {
     fn step(&mut self, data: Option<&[u8]>) -> Step;
 }
 
-/// The hook the `roost` binary uses: every client is accepted and no enhanced-authentication
-/// method exists, so a CONNECT with an Authentication Method gets 0x8C.
+/// The hook the `roost` binary uses: every client is accepted and may do anything, and no
+/// enhanced-authentication method exists, so a CONNECT with an Authentication Method gets 0x8C.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AllowAll;
 
-impl Authenticator for AllowAll {}
+impl AuthHook for AllowAll {}
 
 impl Refusal {
     /// The reason code sent for this refusal in a CONNACK.
@@ -129,5 +159,12 @@ mod tests {
         };
         assert_eq!(AllowAll.check(&c), Ok(()));
         assert!(AllowAll.start("SCRAM-SHA-256", &c).is_none());
+        let who = Identity {
+            client_id: "c",
+            username: None,
+            protocol: Version::V3_1_1,
+        };
+        assert!(AllowAll.may_publish(&who, "a/b", QoS::ExactlyOnce, true));
+        assert!(AllowAll.may_subscribe(&who, "#", QoS::AtLeastOnce));
     }
 }

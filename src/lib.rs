@@ -2,7 +2,7 @@
 //!
 //! The public interface of this crate is [`packets`], a complete MQTT 3.1.1 and 5.0 codec that
 //! other projects may use on its own, and a small embedding API: [`Broker`] runs the broker
-//! inside another program, with an [`auth::Authenticator`] deciding who may connect.
+//! inside another program, with an [`auth::AuthHook`] deciding who may connect.
 //! Everything else is the broker's and crate-private.
 #![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, unreachable_pub, missing_docs)]

@@ -1,7 +1,8 @@
-//! Authentication over real sockets: the hook an embedding program gives [`roost::Broker`]
-//! refusing CONNECTs (3.1.1 return codes 4 and 5, 5.0 reasons 0x86, 0x87, 0x8A, 0x8C) and the
-//! MQTT 5.0 enhanced-authentication exchange (section 4.12): AUTH continue, success in CONNACK,
-//! refusal, protocol errors and re-authentication.
+//! Authentication and authorization over real sockets: the hook an embedding program gives
+//! [`roost::Broker`] refusing CONNECTs (3.1.1 return codes 4 and 5, 5.0 reasons 0x86, 0x87,
+//! 0x8A, 0x8C), the MQTT 5.0 enhanced-authentication exchange (section 4.12: AUTH continue,
+//! success in CONNACK, refusal, protocol errors and re-authentication), and publishes,
+//! subscriptions and wills it does not authorize (PUBACK/PUBREC/SUBACK 0x87).
 //!
 //! The broker runs in this process through the embedding API, on `127.0.0.1:0`; the peers are
 //! rumqttc (3.1.1 and 5.0), mosquitto_pub/mosquitto_sub, paho-mqtt and raw bytes. The enhanced
@@ -18,8 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use roost::auth::{Authenticator, Credentials, Exchange, Refusal, Step};
-use roost::packets::{Connect, ConnectProperties, Packet, Version};
+use roost::auth::{AuthHook, Credentials, Exchange, Identity, Refusal, Step};
+use roost::packets::{Connect, ConnectProperties, Packet, QoS, Version, Will};
 use rumqttc::v5::mqttbytes::v5 as m5;
 
 use common::v5::R5;
@@ -29,12 +30,13 @@ use common::*;
 
 /// alice/wonderland may connect; mallory is not authorized, eve is banned, any other user name
 /// has a bad password; clients without a user name are anonymous and allowed. Methods:
-/// `ECHO-OK` succeeds at once, `CHALLENGE` is a two-step challenge and response.
+/// `ECHO-OK` succeeds at once, `CHALLENGE` is a two-step challenge and response. Only alice may
+/// publish or subscribe under `secret/`.
 struct TestAuth {
     nonces: AtomicU32,
 }
 
-impl Authenticator for TestAuth {
+impl AuthHook for TestAuth {
     fn check(&self, c: &Credentials<'_>) -> Result<(), Refusal> {
         match (c.username, c.password) {
             (None, _) => Ok(()),
@@ -59,6 +61,14 @@ impl Authenticator for TestAuth {
             }
             _ => None,
         }
+    }
+
+    fn may_publish(&self, who: &Identity<'_>, topic: &str, _qos: QoS, _retain: bool) -> bool {
+        !topic.starts_with("secret/") || who.username == Some("alice")
+    }
+
+    fn may_subscribe(&self, who: &Identity<'_>, filter: &str, _qos: QoS) -> bool {
+        !filter.starts_with("secret/") || who.username == Some("alice")
     }
 }
 
@@ -891,4 +901,193 @@ fn embedded_broker_shuts_down_and_rejects_bad_configuration() {
         text.contains("ROOST_WORKERS") && text.contains("lots"),
         "{text}"
     );
+}
+
+// ---- Authorization ------------------------------------------------------------------------
+
+/// A raw client of `version` logged in as alice, subscribed to `secret/#` at QoS 1.
+fn alice_listening(addr: SocketAddr, version: Version) -> Raw {
+    let mut c = Raw::connect(addr);
+    c.version = version;
+    let id = unique("alice");
+    c.send(&connect_bytes(
+        version,
+        &id,
+        Some("alice"),
+        Some(b"wonderland"),
+        None,
+    ))
+    .unwrap();
+    assert!(matches!(c.recv(WAIT), Ok(Pkt::ConnAck { code: 0, .. })));
+    assert_eq!(c.subscribe(1, &[("secret/#", QoS::AtLeastOnce)]), [1]);
+    c
+}
+
+#[test]
+fn v5_publishes_the_hook_refuses_get_0x87_and_go_nowhere() {
+    let b = broker(&[]);
+    let addr = b.local_addr();
+    let mut alice = alice_listening(addr, Version::V5);
+    let mut anon = Raw::open5(addr, &unique("anon"), 0);
+    let none = Default::default;
+    assert_eq!(
+        anon.publish5("secret/a", b"1", QoS::AtLeastOnce, 1, false, none()),
+        0x87
+    );
+    assert_eq!(
+        anon.publish5("secret/a", b"2", QoS::ExactlyOnce, 2, false, none()),
+        0x87
+    );
+    anon.publish5("secret/a", b"3", QoS::AtMostOnce, 0, false, none());
+    // Nor is a refused retained message stored.
+    assert_eq!(
+        anon.publish5("secret/r", b"4", QoS::AtLeastOnce, 3, true, none()),
+        0x87
+    );
+    // Allowed elsewhere; and alice may publish under secret/.
+    assert_eq!(
+        anon.publish5("open/a", b"5", QoS::AtLeastOnce, 4, false, none()),
+        0x10
+    );
+    let mut alice2 = Raw::connect(addr);
+    alice2.version = Version::V5;
+    let id = unique("alice2");
+    alice2
+        .send(&connect_bytes(
+            Version::V5,
+            &id,
+            Some("alice"),
+            Some(b"wonderland"),
+            None,
+        ))
+        .unwrap();
+    assert!(matches!(
+        alice2.recv(WAIT),
+        Ok(Pkt::ConnAck { code: 0, .. })
+    ));
+    alice2.publish("secret/a", b"from alice", QoS::AtLeastOnce, 9, false);
+    let got = alice.recv_publish(WAIT);
+    assert_eq!(
+        got.payload, b"from alice",
+        "nothing of anon's arrived first"
+    );
+    alice.ack(&got);
+    let mut late = alice_listening(addr, Version::V5);
+    late.expect_silence(QUIET);
+}
+
+#[test]
+fn v3_publishes_the_hook_refuses_are_acknowledged_and_dropped() {
+    let b = broker(&[]);
+    let addr = b.local_addr();
+    let mut alice = alice_listening(addr, Version::V3_1_1);
+    let mut anon = Raw::connect(addr);
+    anon.connect_with(&ConnectOpts::v311(&unique("anon3")));
+    // 3.1.1 has no way to refuse a PUBLISH: the flows complete as usual (PUBACK; PUBREC,
+    // PUBREL, PUBCOMP) and nothing is delivered.
+    anon.publish("secret/a", b"1", QoS::AtLeastOnce, 1, false);
+    anon.publish("secret/a", b"2", QoS::ExactlyOnce, 2, false);
+    alice.expect_silence(QUIET);
+}
+
+#[test]
+fn subscriptions_the_hook_refuses_get_0x87_or_0x80() {
+    let b = broker(&[]);
+    let addr = b.local_addr();
+    let mut alice = alice_listening(addr, Version::V5);
+    alice.publish("secret/kept", b"retained", QoS::AtLeastOnce, 2, true);
+
+    let mut anon = Raw::open5(addr, &unique("anon-sub"), 0);
+    let reasons = anon.subscribe5(
+        1,
+        &[
+            ("secret/#", common::v5::opts(QoS::AtLeastOnce)),
+            ("open/#", common::v5::opts(QoS::AtLeastOnce)),
+        ],
+        None,
+    );
+    assert_eq!(reasons, [0x87, 0x01]);
+    // No retained message through a refused filter, and nothing published there later.
+    anon.expect_silence5(QUIET);
+    alice.publish("secret/kept", b"again", QoS::AtMostOnce, 0, false);
+    anon.expect_silence5(QUIET);
+
+    let mut anon3 = Raw::connect(addr);
+    anon3.connect_with(&ConnectOpts::v311(&unique("anon-sub3")));
+    assert_eq!(
+        anon3.subscribe(
+            1,
+            &[("secret/#", QoS::AtMostOnce), ("open/#", QoS::AtMostOnce)]
+        ),
+        [0x80, 0x00]
+    );
+}
+
+#[test]
+fn a_will_the_hook_refuses_refuses_the_connect() {
+    let b = broker(&[]);
+    let addr = b.local_addr();
+    for version in [Version::V5, Version::V3_1_1] {
+        let c = Connect {
+            protocol: version,
+            clean_start: true,
+            keep_alive: 30,
+            client_id: "will-anon",
+            will: Some(Will {
+                topic: "secret/will",
+                payload: b"bye",
+                qos: QoS::AtLeastOnce,
+                retain: false,
+                properties: Default::default(),
+            }),
+            username: None,
+            password: None,
+            properties: ConnectProperties::default(),
+        };
+        let mut raw = Raw::connect(addr);
+        raw.version = version;
+        raw.send(&encode(&Packet::Connect(c), version)).unwrap();
+        let want = if version.is_v5() { 0x87 } else { 5 };
+        assert_eq!(
+            raw.expect_closed(WAIT),
+            vec![Pkt::ConnAck {
+                session_present: false,
+                code: want
+            }]
+        );
+    }
+}
+
+#[test]
+fn rumqttc_v5_sees_the_refusals() {
+    let b = broker(&[]);
+    let port = b.local_addr().port();
+    let r = R5::connect(port, &unique("rq-authz"));
+    let codes = r.subscribe(
+        vec![
+            m5::Filter::new("secret/#", rumqttc::v5::mqttbytes::QoS::AtLeastOnce),
+            m5::Filter::new("open/#", rumqttc::v5::mqttbytes::QoS::AtLeastOnce),
+        ],
+        None,
+    );
+    assert_eq!(
+        codes,
+        [
+            m5::SubscribeReasonCode::NotAuthorized,
+            m5::SubscribeReasonCode::Success(rumqttc::v5::mqttbytes::QoS::AtLeastOnce)
+        ]
+    );
+    r.client
+        .publish(
+            "secret/x",
+            rumqttc::v5::mqttbytes::QoS::AtLeastOnce,
+            false,
+            "no",
+        )
+        .unwrap();
+    let ack = r.wait("PUBACK", |p| matches!(p, common::v5::RP5::PubAck(_)));
+    let common::v5::RP5::PubAck(ack) = ack else {
+        panic!("filtered above")
+    };
+    assert_eq!(ack.reason, m5::PubAckReason::NotAuthorized);
 }

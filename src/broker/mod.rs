@@ -17,7 +17,7 @@ use mio::net::TcpListener;
 use mio::{Interest, Poll, Waker};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
-use crate::auth::{AllowAll, Authenticator};
+use crate::auth::{AllowAll, AuthHook};
 use crate::config::Config;
 use crate::error::{Error, StartError};
 use crate::message::{Message, SessionKey};
@@ -90,7 +90,7 @@ pub(crate) struct Shared {
     /// Configured limits.
     pub(crate) limits: Limits,
     /// Decides who may connect.
-    pub(crate) auth: Arc<dyn Authenticator>,
+    pub(crate) auth: Arc<dyn AuthHook>,
 }
 
 impl Shared {
@@ -142,14 +142,14 @@ pub(crate) fn run(config: &Config) -> Result<(), Error> {
 ///
 /// It is configured exactly as the `roost` binary is, by `ROOST_*` names (looked up through a
 /// closure rather than the process environment), and decides who may connect through an
-/// [`Authenticator`]. Dropping it shuts it down as SIGTERM does the binary.
+/// [`AuthHook`]. Dropping it shuts it down as SIGTERM does the binary.
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use roost::auth::{Authenticator, Credentials, Refusal};
+/// use roost::auth::{AuthHook, Credentials, Refusal};
 ///
 /// struct OnlyAlice;
-/// impl Authenticator for OnlyAlice {
+/// impl AuthHook for OnlyAlice {
 ///     fn check(&self, c: &Credentials<'_>) -> Result<(), Refusal> {
 ///         match (c.username, c.password) {
 ///             (Some("alice"), Some(b"wonderland")) => Ok(()),
@@ -177,7 +177,7 @@ impl Broker {
     /// deciding who may connect. Returns once the listener is bound and the workers run.
     pub fn start(
         lookup: impl FnMut(&str) -> Option<String>,
-        authenticator: Arc<dyn Authenticator>,
+        authenticator: Arc<dyn AuthHook>,
     ) -> Result<Broker, StartError> {
         let workers = thread::available_parallelism().map_or(1, |n| n.get());
         let config = Config::from_lookup(lookup, workers).map_err(Error::from)?;
@@ -230,7 +230,7 @@ struct Running {
 
 impl Running {
     /// Binds the listener and starts the workers.
-    fn start(config: &Config, auth: Arc<dyn Authenticator>) -> Result<Running, Error> {
+    fn start(config: &Config, auth: Arc<dyn AuthHook>) -> Result<Running, Error> {
         let std_listener = StdListener::bind(config.listen).map_err(|source| Error::Io {
             context: "binding the listener",
             source,

@@ -21,7 +21,7 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use slab::Slab;
 
 use super::Shared;
-use crate::auth::{Credentials, Exchange, Refusal, Step};
+use crate::auth::{Credentials, Exchange, Identity, Refusal, Step};
 use crate::message::{Message, MessageProperties, SessionKey};
 use crate::packets::{
     self, Ack, Auth, AuthProperties, ConnAck, ConnAckProperties, Connect, DecodeError, Disconnect,
@@ -193,10 +193,10 @@ pub(crate) struct Worker {
     dropped_qos0: u64,
     /// QoS 1/2 messages dropped from full session queues (the oldest go first).
     dropped_queued: u64,
-    /// Connections that authenticated with an Authentication Method (5.0 enhanced
-    /// authentication), by slab key: few, so kept here rather than in every `Conn`.
-    /// Invariant: an entry is removed when its connection closes.
-    enhanced: HashMap<usize, Enhanced>,
+    /// What is known of a connection's login, by slab key, for connections with a user name
+    /// or an enhanced-authentication method: kept here rather than in every `Conn`, so a
+    /// connection without either costs nothing. Invariant: removed when the connection closes.
+    logins: HashMap<usize, Login>,
 }
 
 /// A 5.0 connection's topic aliases (section 3.3.2.3.4), kept behind one pointer in `Conn`.
@@ -233,14 +233,22 @@ struct Admission {
     max_packet_out: u32,
     /// The client's Topic Alias Maximum (5.0): how many aliases roost may send it.
     topic_alias_max: u16,
+    /// The User Name, kept for the hook's authorization decisions.
+    username: Option<Box<str>>,
+}
+
+/// A connection's login, for the hook: its user name and enhanced authentication.
+struct Login {
+    /// The User Name of the CONNECT.
+    username: Option<Box<str>>,
+    /// Present when the CONNECT carried an Authentication Method.
+    enhanced: Option<Enhanced>,
 }
 
 /// The enhanced-authentication state of one connection.
 struct Enhanced {
     /// The Authentication Method of the CONNECT: every AUTH must carry it (MQTT-4.12.0-5).
     method: Box<str>,
-    /// The User Name of the CONNECT, for the hook on re-authentication.
-    username: Option<Box<str>>,
     /// The exchange under way, if any.
     exchange: Option<Box<dyn Exchange>>,
     /// The CONNECT waiting for its exchange to finish; `None` once CONNACK is sent.
@@ -277,7 +285,7 @@ impl Worker {
             next_client: 0,
             dropped_qos0: 0,
             dropped_queued: 0,
-            enhanced: HashMap::new(),
+            logins: HashMap::new(),
         }
     }
 
@@ -595,8 +603,12 @@ impl Worker {
             return Flow::Stop;
         };
         let phase = conn.phase;
-        let authenticating = !self.enhanced.is_empty()
-            && self.enhanced.get(&k).is_some_and(|e| e.admission.is_some());
+        let authenticating = !self.logins.is_empty()
+            && self
+                .logins
+                .get(&k)
+                .and_then(|l| l.enhanced.as_ref())
+                .is_some_and(|e| e.admission.is_some());
         match (phase, packet) {
             (Phase::AwaitConnect { .. }, Packet::Connect(c)) if !authenticating => {
                 self.on_connect(k, &c)
@@ -747,6 +759,7 @@ impl Worker {
                 .maximum_packet_size
                 .map_or(u32::MAX, |m| m.get()),
             topic_alias_max: c.properties.topic_alias_maximum.unwrap_or(0),
+            username: c.username.map(Into::into),
         };
 
         // Authentication comes before any session state is touched, so a refused client takes
@@ -769,13 +782,15 @@ impl Worker {
             return self.refuse(k, ReasonCode::BadAuthenticationMethod);
         };
         let step = exchange.step(c.properties.authentication_data);
-        self.enhanced.insert(
+        self.logins.insert(
             k,
-            Enhanced {
-                method: method.into(),
+            Login {
                 username: c.username.map(Into::into),
-                exchange: Some(exchange),
-                admission: Some(Box::new(admission)),
+                enhanced: Some(Enhanced {
+                    method: method.into(),
+                    exchange: Some(exchange),
+                    admission: Some(Box::new(admission)),
+                }),
             },
         );
         self.connect_step(k, step)
@@ -789,7 +804,8 @@ impl Worker {
                 Flow::Continue
             }
             Step::Success(data) => {
-                let admission = self.enhanced.get_mut(&k).and_then(|e| {
+                let enhanced = self.logins.get_mut(&k).and_then(|l| l.enhanced.as_mut());
+                let admission = enhanced.and_then(|e| {
                     e.exchange = None;
                     e.admission.take()
                 });
@@ -805,7 +821,7 @@ impl Worker {
 
     /// An AUTH packet while a CONNECT's exchange is under way.
     fn on_auth_connecting(&mut self, k: usize, a: &Auth<'_>) -> Flow {
-        let Some(e) = self.enhanced.get_mut(&k) else {
+        let Some(e) = self.logins.get_mut(&k).and_then(|l| l.enhanced.as_mut()) else {
             return Flow::Stop;
         };
         if a.properties.authentication_method != Some(&*e.method) {
@@ -824,7 +840,11 @@ impl Worker {
 
     /// An AUTH packet on an accepted connection: a re-authentication (MQTT 5.0 section 4.12.1).
     fn on_reauth(&mut self, k: usize, s: usize, a: &Auth<'_>) -> Flow {
-        let Some(e) = self.enhanced.get_mut(&k) else {
+        let Some((username, Some(e))) = self
+            .logins
+            .get_mut(&k)
+            .map(|l| (l.username.as_deref(), l.enhanced.as_mut()))
+        else {
             // MQTT-4.12.0-7: no AUTH from a client that connected without a method.
             self.close(k, Close::Violation(ReasonCode::ProtocolError));
             return Flow::Stop;
@@ -840,7 +860,7 @@ impl Worker {
                 let version = self.conns.get(k).map_or(Version::V5, |c| c.version);
                 let credentials = Credentials {
                     client_id: client_id.as_deref().unwrap_or_default(),
-                    username: e.username.as_deref(),
+                    username,
                     password: None,
                     protocol: version,
                 };
@@ -865,7 +885,7 @@ impl Worker {
         match step {
             Step::Continue(data) => self.send_auth(k, ReasonCode::ContinueAuthentication, &data),
             Step::Success(data) => {
-                if let Some(e) = self.enhanced.get_mut(&k) {
+                if let Some(e) = self.logins.get_mut(&k).and_then(|l| l.enhanced.as_mut()) {
                     e.exchange = None;
                 }
                 self.send_auth(k, ReasonCode::Success, data.as_deref().unwrap_or_default());
@@ -881,7 +901,8 @@ impl Worker {
 
     /// Sends AUTH with the connection's method (MQTT-4.12.0-5) and `data` (left out if empty).
     fn send_auth(&mut self, k: usize, reason: ReasonCode, data: &[u8]) {
-        let Some(method) = self.enhanced.get(&k).map(|e| e.method.clone()) else {
+        let method = self.logins.get(&k).and_then(|l| l.enhanced.as_ref());
+        let Some(method) = method.map(|e| e.method.clone()) else {
             return;
         };
         let auth = Auth {
@@ -897,8 +918,31 @@ impl Worker {
 
     /// Accepts an authenticated CONNECT: takes over or creates the session, answers CONNACK
     /// (with the Authentication Method and `auth_data` after an exchange) and resumes.
-    fn admit(&mut self, k: usize, a: Admission, auth_data: Option<Vec<u8>>) -> Flow {
+    fn admit(&mut self, k: usize, mut a: Admission, auth_data: Option<Vec<u8>>) -> Flow {
         let v5 = a.protocol.is_v5();
+        if let Some(will) = &a.will {
+            let who = Identity {
+                client_id: &a.client_id,
+                username: a.username.as_deref(),
+                protocol: a.protocol,
+            };
+            if !self
+                .shared
+                .auth
+                .may_publish(&who, &will.topic, will.qos, will.retain)
+            {
+                return self.refuse(k, ReasonCode::NotAuthorized);
+            }
+        }
+        if let Some(username) = a.username.take() {
+            self.logins
+                .entry(k)
+                .or_insert(Login {
+                    username: None,
+                    enhanced: None,
+                })
+                .username = Some(username);
+        }
         let now_ms = self.now_ms;
         // Take over an existing connection of the same client (MQTT-3.1.4-3).
         let existing = self.by_client.get(&a.client_id).copied();
@@ -986,7 +1030,11 @@ impl Worker {
         }
 
         let method = match auth_data {
-            Some(_) => self.enhanced.get(&k).map(|e| e.method.clone()),
+            Some(_) => self
+                .logins
+                .get(&k)
+                .and_then(|l| l.enhanced.as_ref())
+                .map(|e| e.method.clone()),
             None => None,
         };
         let mut ack = ConnAck::new(session_present, ReasonCode::Success);
@@ -1173,6 +1221,28 @@ impl Worker {
                 return Flow::Stop;
             }
         }
+        if !self.may_publish(k, s, &topic, qos_pid.qos(), p.retain) {
+            match qos_pid {
+                QosPid::AtMostOnce => {}
+                QosPid::AtLeastOnce(id) if v5 => self.send(
+                    k,
+                    &Packet::PubAck(reason_ack(id, ReasonCode::NotAuthorized)),
+                ),
+                // A 5.0 PUBREC with an error ends the exchange (section 4.3.3): no id is kept.
+                QosPid::ExactlyOnce(id) if v5 => self.send(
+                    k,
+                    &Packet::PubRec(reason_ack(id, ReasonCode::NotAuthorized)),
+                ),
+                QosPid::AtLeastOnce(id) => self.send(k, &Packet::PubAck(Ack::new(id))),
+                QosPid::ExactlyOnce(id) => {
+                    if let Some(x) = self.sessions.get_mut(s) {
+                        x.qos2_received(id);
+                    }
+                    self.send(k, &Packet::PubRec(Ack::new(id)));
+                }
+            }
+            return Flow::Continue;
+        }
         let origin = self.sessions.get(s).map(|x| x.key);
         let message = Arc::new(Message::from_publish(p, topic, origin, self.now));
         if p.retain {
@@ -1195,6 +1265,26 @@ impl Worker {
             }
         }
         Flow::Continue
+    }
+
+    /// Asks the hook whether the client on connection `k` (session `s`) may publish to `topic`.
+    fn may_publish(&self, k: usize, s: usize, topic: &str, qos: QoS, retain: bool) -> bool {
+        let who = self.identity(k, s);
+        self.shared.auth.may_publish(&who, topic, qos, retain)
+    }
+
+    /// The client on connection `k` with session `s`, for the hook.
+    fn identity(&self, k: usize, s: usize) -> Identity<'_> {
+        let username = if self.logins.is_empty() {
+            None
+        } else {
+            self.logins.get(&k).and_then(|l| l.username.as_deref())
+        };
+        Identity {
+            client_id: self.sessions.get(s).map_or("", |x| &x.client_id),
+            username,
+            protocol: self.conns.get(k).map_or(Version::V3_1_1, |c| c.version),
+        }
     }
 
     /// Stores or deletes (empty payload, MQTT-3.3.1-10) the retained message of a topic.
@@ -1348,6 +1438,15 @@ impl Worker {
                 // MQTT-3.8.3-4: No Local on a shared subscription is a Protocol Error.
                 self.close(k, Close::Violation(ReasonCode::ProtocolError));
                 return Flow::Stop;
+            }
+            let who = self.identity(k, s);
+            if !self
+                .shared
+                .auth
+                .may_subscribe(&who, entry.filter, entry.options.qos)
+            {
+                reasons.push(ReasonCode::NotAuthorized); // 3.1.1: 0x80
+                continue;
             }
             let info = SubInfo {
                 options: entry.options,
@@ -1615,8 +1714,8 @@ impl Worker {
         let Some(mut conn) = self.conns.try_remove(k) else {
             return;
         };
-        if !self.enhanced.is_empty() {
-            self.enhanced.remove(&k);
+        if !self.logins.is_empty() {
+            self.logins.remove(&k);
         }
         if let (Close::Violation(reason), Phase::Active { .. }) = (why, conn.phase) {
             if conn.version.is_v5() && reason.allowed_in(packets::PacketType::Disconnect) {
