@@ -41,6 +41,8 @@ pub(crate) const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 pub(crate) const DEFAULT_MAX_KEEPALIVE: u16 = u16::MAX;
 /// Default for `ROOST_MAX_QUEUED`: messages held per offline or slow session.
 pub(crate) const DEFAULT_MAX_QUEUED: usize = 1000;
+/// Default for `ROOST_MAX_RETAINED`: 0, no limit (as Mosquitto).
+pub(crate) const DEFAULT_MAX_RETAINED: usize = 0;
 /// Default for `ROOST_RETRY_INTERVAL`: `None`, retries are off.
 pub(crate) const DEFAULT_RETRY_INTERVAL: Option<Duration> = None;
 /// Smallest non-zero `ROOST_RETRY_INTERVAL`; a shorter one would only flood slow clients.
@@ -96,6 +98,13 @@ pub(crate) const VARS: &[VarDoc] = &[
         description: "Messages queued per offline or slow session, an integer of at least 1.",
     },
     VarDoc {
+        name: "ROOST_MAX_RETAINED",
+        default: "0",
+        description: "Topics with a retained message at most, 0 for no limit. Past it, a retained \
+                      PUBLISH for a new topic is refused (PUBACK/PUBREC 0x97 to 5.0 clients); \
+                      replacing or deleting a retained message is always allowed.",
+    },
+    VarDoc {
         name: "ROOST_RETRY_INTERVAL",
         default: "0",
         description:
@@ -131,6 +140,9 @@ pub(crate) struct Config {
     /// Messages held per offline or slow session (`ROOST_MAX_QUEUED`), so one absent subscriber
     /// cannot exhaust memory. Invariant: at least 1.
     pub(crate) max_queued: usize,
+    /// Topics with a retained message at most (`ROOST_MAX_RETAINED`), so retained messages to
+    /// ever-new topics cannot take all the memory; 0 means no limit.
+    pub(crate) max_retained: usize,
     /// Resend interval for unacknowledged 3.1.1 messages (`ROOST_RETRY_INTERVAL`); `None` means
     /// off. Invariant: when `Some`, at least `MIN_RETRY_INTERVAL`.
     pub(crate) retry_interval: Option<Duration>,
@@ -233,6 +245,12 @@ impl Config {
             })?,
             None => DEFAULT_MAX_QUEUED,
         };
+        let max_retained = match var("ROOST_MAX_RETAINED", "0 (no limit) or a positive integer") {
+            Some(raw) => {
+                raw.parse_with(|s| parse_integer(s).and_then(|n| usize::try_from(n).ok()))?
+            }
+            None => DEFAULT_MAX_RETAINED,
+        };
         let retry_interval = match var(
             "ROOST_RETRY_INTERVAL",
             "0 (off) or a duration of at least 1s, e.g. 5s, 1m or a number of seconds",
@@ -262,6 +280,7 @@ impl Config {
             connect_timeout,
             max_keepalive,
             max_queued,
+            max_retained,
             retry_interval,
             log,
         })
@@ -285,6 +304,7 @@ impl Config {
             ),
             ("ROOST_MAX_KEEPALIVE", format!("{}s", self.max_keepalive)),
             ("ROOST_MAX_QUEUED", self.max_queued.to_string()),
+            ("ROOST_MAX_RETAINED", self.max_retained.to_string()),
             (
                 "ROOST_RETRY_INTERVAL",
                 self.retry_interval
@@ -461,6 +481,7 @@ mod tests {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_keepalive: DEFAULT_MAX_KEEPALIVE,
             max_queued: DEFAULT_MAX_QUEUED,
+            max_retained: DEFAULT_MAX_RETAINED,
             retry_interval: DEFAULT_RETRY_INTERVAL,
             log: None,
         }
@@ -546,6 +567,8 @@ mod tests {
             }),
             ("ROOST_MAX_QUEUED", "1", |c| c.max_queued = 1),
             ("ROOST_MAX_QUEUED", "100000", |c| c.max_queued = 100_000),
+            ("ROOST_MAX_RETAINED", "0", |c| c.max_retained = 0),
+            ("ROOST_MAX_RETAINED", "50000", |c| c.max_retained = 50_000),
             ("ROOST_RETRY_INTERVAL", "0", |c| c.retry_interval = None),
             ("ROOST_RETRY_INTERVAL", "0ms", |c| c.retry_interval = None),
             ("ROOST_RETRY_INTERVAL", "1s", |c| {
@@ -625,6 +648,9 @@ mod tests {
             ("ROOST_MAX_QUEUED", "0"),
             ("ROOST_MAX_QUEUED", "-1"),
             ("ROOST_MAX_QUEUED", "1k"),
+            ("ROOST_MAX_RETAINED", "-1"),
+            ("ROOST_MAX_RETAINED", "lots"),
+            ("ROOST_MAX_RETAINED", ""),
             ("ROOST_MAX_QUEUED", "99999999999999999999"),
             ("ROOST_RETRY_INTERVAL", ""),
             ("ROOST_RETRY_INTERVAL", "999ms"),
@@ -836,6 +862,7 @@ mod tests {
                 ("ROOST_CONNECT_TIMEOUT", "1500ms"),
                 ("ROOST_MAX_KEEPALIVE", "90"),
                 ("ROOST_MAX_QUEUED", "7"),
+                ("ROOST_MAX_RETAINED", "9"),
                 ("ROOST_RETRY_INTERVAL", "2m"),
                 ("ROOST_LOG", "roost=debug"),
             ])

@@ -1,7 +1,7 @@
 //! MQTT 5.0 application messages: Message Expiry Interval, Payload Format Indicator (0x99),
 //! Content Type, Response Topic, Correlation Data and User Properties passed through in order,
 //! 0x10 No matching subscribers, request/response between rumqttc v5 and paho, and mixed
-//! 3.1.1/5.0 delivery of live, retained and will messages.
+//! 3.1.1/5.0 delivery of live, retained and will messages, and the retained quota (0x97).
 
 mod common;
 
@@ -340,4 +340,49 @@ fn retained_messages_cross_versions() {
         (m.text(), m.retain, m.content_type.as_deref()),
         ("r5".into(), true, Some("text/plain"))
     );
+}
+
+#[test]
+fn retained_quota_refuses_new_topics_with_0x97() {
+    let broker = Broker::with(&[("ROOST_MAX_RETAINED", "2")]);
+    let base = unique("quota");
+    let [a, b, c, d] = ["a", "b", "c", "d"].map(|t| format!("{base}/{t}"));
+    let filter = format!("{base}/#");
+    let mut watcher = Raw::open5(broker.addr, &unique("quota-watch"), 0);
+    watcher.subscribe5(1, &[(&filter, opts(QoS::AtLeastOnce))], None);
+    let mut p = Raw::open5(broker.addr, &unique("quota-pub"), 0);
+    let none = PublishProperties::default;
+    assert_eq!(p.publish5(&a, b"a1", QoS::AtLeastOnce, 1, true, none()), 0);
+    assert_eq!(p.publish5(&b, b"b1", QoS::AtLeastOnce, 2, true, none()), 0);
+    // A third topic is over the quota: refused as a whole (not delivered either).
+    assert_eq!(p.publish5(&c, b"c1", QoS::AtLeastOnce, 3, true, none()), 0x97);
+    assert_eq!(p.publish5(&c, b"c2", QoS::ExactlyOnce, 4, true, none()), 0x97);
+    // Not retained, the same topic is fine.
+    assert_eq!(p.publish5(&c, b"c3", QoS::AtLeastOnce, 5, false, none()), 0);
+    // Replacing and deleting are always allowed, and deleting makes room.
+    assert_eq!(p.publish5(&a, b"a2", QoS::AtLeastOnce, 6, true, none()), 0);
+    assert_eq!(p.publish5(&b, b"", QoS::AtLeastOnce, 7, true, none()), 0);
+    assert_eq!(p.publish5(&c, b"c4", QoS::AtLeastOnce, 8, true, none()), 0);
+    let got: Vec<String> = watcher
+        .recv_pubs5(6, WAIT)
+        .iter()
+        .map(|m| m.text())
+        .collect();
+    assert_eq!(got, ["a1", "b1", "c3", "a2", "", "c4"]);
+
+    // 3.1.1 cannot be told: the flow completes and the message is dropped.
+    let (mut p3, _) = Raw::open(broker.addr, &ConnectOpts::v311(&unique("quota-pub3")));
+    p3.publish(&d, b"d1", QoS::AtLeastOnce, 1, true);
+    watcher.expect_silence5(QUIET);
+
+    let mut fresh = Raw::open5(broker.addr, &unique("quota-fresh"), 0);
+    fresh.subscribe5(1, &[(&filter, opts(QoS::AtMostOnce))], None);
+    let mut kept: Vec<String> = fresh
+        .recv_pubs5(2, WAIT)
+        .iter()
+        .map(|m| m.text())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["a2", "c4"]);
+    fresh.expect_silence5(QUIET);
 }

@@ -39,6 +39,8 @@ pub(crate) struct Limits {
     pub(crate) max_queued: usize,
     /// 3.1.1 in-session resend interval, if any.
     pub(crate) retry_interval: Option<Duration>,
+    /// Topics with a retained message at most; 0 means no limit.
+    pub(crate) max_retained: usize,
 }
 
 /// One worker as the others see it.
@@ -290,6 +292,7 @@ impl Running {
                 max_keepalive: config.max_keepalive,
                 max_queued: config.max_queued,
                 retry_interval: config.retry_interval,
+                max_retained: config.max_retained,
             },
         });
 

@@ -193,6 +193,8 @@ pub(crate) struct Worker {
     dropped_qos0: u64,
     /// QoS 1/2 messages dropped from full session queues (the oldest go first).
     dropped_queued: u64,
+    /// Retained messages refused because `ROOST_MAX_RETAINED` was reached.
+    dropped_retained: u64,
     /// What is known of a connection's login, by slab key, for connections with a user name
     /// or an enhanced-authentication method: kept here rather than in every `Conn`, so a
     /// connection without either costs nothing. Invariant: removed when the connection closes.
@@ -285,6 +287,7 @@ impl Worker {
             next_client: 0,
             dropped_qos0: 0,
             dropped_queued: 0,
+            dropped_retained: 0,
             logins: HashMap::new(),
         }
     }
@@ -1222,31 +1225,19 @@ impl Worker {
             }
         }
         if !self.may_publish(k, s, &topic, qos_pid.qos(), p.retain) {
-            match qos_pid {
-                QosPid::AtMostOnce => {}
-                QosPid::AtLeastOnce(id) if v5 => self.send(
-                    k,
-                    &Packet::PubAck(reason_ack(id, ReasonCode::NotAuthorized)),
-                ),
-                // A 5.0 PUBREC with an error ends the exchange (section 4.3.3): no id is kept.
-                QosPid::ExactlyOnce(id) if v5 => self.send(
-                    k,
-                    &Packet::PubRec(reason_ack(id, ReasonCode::NotAuthorized)),
-                ),
-                QosPid::AtLeastOnce(id) => self.send(k, &Packet::PubAck(Ack::new(id))),
-                QosPid::ExactlyOnce(id) => {
-                    if let Some(x) = self.sessions.get_mut(s) {
-                        x.qos2_received(id);
-                    }
-                    self.send(k, &Packet::PubRec(Ack::new(id)));
-                }
-            }
+            self.refuse_publish(k, s, qos_pid, ReasonCode::NotAuthorized);
             return Flow::Continue;
         }
         let origin = self.sessions.get(s).map(|x| x.key);
         let message = Arc::new(Message::from_publish(p, topic, origin, self.now));
-        if p.retain {
-            self.retain(&message);
+        if p.retain && !self.retain(&message) {
+            self.dropped_retained += 1;
+            log::debug!(
+                "retained message for {:?} refused: ROOST_MAX_RETAINED reached",
+                message.topic
+            );
+            self.refuse_publish(k, s, qos_pid, ReasonCode::QuotaExceeded);
+            return Flow::Continue;
         }
         let matched = self.route(message);
         let reason = if matched == 0 && v5 {
@@ -1265,6 +1256,26 @@ impl Worker {
             }
         }
         Flow::Continue
+    }
+
+    /// Answers a PUBLISH that is refused as a whole (neither delivered nor retained): 5.0
+    /// clients get `reason` in PUBACK or PUBREC; 3.1.1 has no way to say so, so its flow
+    /// completes as usual.
+    fn refuse_publish(&mut self, k: usize, s: usize, qos_pid: QosPid, reason: ReasonCode) {
+        let v5 = self.conns.get(k).is_some_and(|c| c.version.is_v5());
+        match qos_pid {
+            QosPid::AtMostOnce => {}
+            QosPid::AtLeastOnce(id) if v5 => self.send(k, &Packet::PubAck(reason_ack(id, reason))),
+            // A 5.0 PUBREC with an error ends the exchange (section 4.3.3): no id is kept.
+            QosPid::ExactlyOnce(id) if v5 => self.send(k, &Packet::PubRec(reason_ack(id, reason))),
+            QosPid::AtLeastOnce(id) => self.send(k, &Packet::PubAck(Ack::new(id))),
+            QosPid::ExactlyOnce(id) => {
+                if let Some(x) = self.sessions.get_mut(s) {
+                    x.qos2_received(id);
+                }
+                self.send(k, &Packet::PubRec(Ack::new(id)));
+            }
+        }
     }
 
     /// Asks the hook whether the client on connection `k` (session `s`) may publish to `topic`.
@@ -1288,10 +1299,11 @@ impl Worker {
     }
 
     /// Stores or deletes (empty payload, MQTT-3.3.1-10) the retained message of a topic.
-    fn retain(&self, message: &Arc<Message>) {
+    /// False (and nothing stored) when it would be a new topic past `ROOST_MAX_RETAINED`.
+    fn retain(&self, message: &Arc<Message>) -> bool {
         // The message's own topic string becomes the store's key: no second copy.
         let Ok(name) = TopicName::from_shared(Arc::clone(&message.topic)) else {
-            return;
+            return true;
         };
         let value = (!message.payload.is_empty()).then(|| Arc::clone(message));
         let mut store = self
@@ -1299,7 +1311,12 @@ impl Worker {
             .retained
             .write()
             .unwrap_or_else(|e| e.into_inner());
+        let max = self.shared.limits.max_retained;
+        if max > 0 && value.is_some() && store.len() >= max && store.get(&message.topic).is_none() {
+            return false;
+        }
         store.set(&name, value);
+        true
     }
 
     /// Delivers a message to every matching subscription: one delivery per session with the
@@ -1790,8 +1807,13 @@ impl Worker {
     }
 
     fn route_will(&mut self, will: Arc<Message>) {
-        if will.retain {
-            self.retain(&will);
+        if will.retain && !self.retain(&will) {
+            // Nobody can be told: the will is still delivered, just not kept.
+            self.dropped_retained += 1;
+            log::debug!(
+                "retained will for {:?} not kept: ROOST_MAX_RETAINED reached",
+                will.topic
+            );
         }
         self.route(will);
     }
@@ -1839,10 +1861,11 @@ impl Worker {
             self.close(k, Close::Shutdown);
         }
         log::info!(
-            "worker {} stopped ({} QoS 0 messages dropped for full outputs, {} queued QoS 1/2 messages dropped for full queues)",
+            "worker {} stopped ({} QoS 0 messages dropped for full outputs, {} queued QoS 1/2 messages dropped for full queues, {} retained messages refused by ROOST_MAX_RETAINED)",
             self.index,
             self.dropped_qos0,
-            self.dropped_queued
+            self.dropped_queued,
+            self.dropped_retained
         );
     }
 }
