@@ -14,6 +14,7 @@ const VARS: &[&str] = &[
     "ROOST_CONNECT_TIMEOUT",
     "ROOST_MAX_KEEPALIVE",
     "ROOST_MAX_QUEUED",
+    "ROOST_MAX_RETAINED",
     "ROOST_RETRY_INTERVAL",
     "ROOST_LOG",
 ];
@@ -68,6 +69,25 @@ fn help_lists_every_variable() {
             );
         }
         assert!(stderr.is_empty(), "{stderr}");
+    }
+}
+
+#[test]
+fn readme_documents_every_variable_help_lists() {
+    let (_, stdout, _) = run(&["--help"], &[]);
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let mut listed: Vec<&str> = stdout
+        .split(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+        .filter(|w| w.starts_with("ROOST_") && w.len() > "ROOST_".len())
+        .collect();
+    listed.dedup();
+    assert!(listed.len() >= VARS.len(), "{listed:?}");
+    for var in listed {
+        assert!(
+            readme.contains(&format!("| `{var}` |")),
+            "README's configuration table lacks {var}"
+        );
     }
 }
 

@@ -355,8 +355,14 @@ fn retained_quota_refuses_new_topics_with_0x97() {
     assert_eq!(p.publish5(&a, b"a1", QoS::AtLeastOnce, 1, true, none()), 0);
     assert_eq!(p.publish5(&b, b"b1", QoS::AtLeastOnce, 2, true, none()), 0);
     // A third topic is over the quota: refused as a whole (not delivered either).
-    assert_eq!(p.publish5(&c, b"c1", QoS::AtLeastOnce, 3, true, none()), 0x97);
-    assert_eq!(p.publish5(&c, b"c2", QoS::ExactlyOnce, 4, true, none()), 0x97);
+    assert_eq!(
+        p.publish5(&c, b"c1", QoS::AtLeastOnce, 3, true, none()),
+        0x97
+    );
+    assert_eq!(
+        p.publish5(&c, b"c2", QoS::ExactlyOnce, 4, true, none()),
+        0x97
+    );
     // Not retained, the same topic is fine.
     assert_eq!(p.publish5(&c, b"c3", QoS::AtLeastOnce, 5, false, none()), 0);
     // Replacing and deleting are always allowed, and deleting makes room.
@@ -377,11 +383,7 @@ fn retained_quota_refuses_new_topics_with_0x97() {
 
     let mut fresh = Raw::open5(broker.addr, &unique("quota-fresh"), 0);
     fresh.subscribe5(1, &[(&filter, opts(QoS::AtMostOnce))], None);
-    let mut kept: Vec<String> = fresh
-        .recv_pubs5(2, WAIT)
-        .iter()
-        .map(|m| m.text())
-        .collect();
+    let mut kept: Vec<String> = fresh.recv_pubs5(2, WAIT).iter().map(|m| m.text()).collect();
     kept.sort();
     assert_eq!(kept, ["a2", "c4"]);
     fresh.expect_silence5(QUIET);
