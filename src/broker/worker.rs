@@ -290,13 +290,18 @@ impl Worker {
         self.flush_dirty();
     }
 
+    /// Flushes in the order the connections were written to, so a subscriber's PUBLISH leaves
+    /// before the publisher's PUBACK that was encoded after it.
     fn flush_dirty(&mut self) {
-        while let Some(k) = self.dirty.pop() {
+        let mut i = 0;
+        while let Some(&k) = self.dirty.get(i) {
+            i += 1;
             if let Some(c) = self.conns.get_mut(k) {
                 c.dirty = false;
             }
             self.flush(k);
         }
+        self.dirty.clear();
     }
 
     /// Runs another worker's batch on this worker, the other being idle (its state lock was
