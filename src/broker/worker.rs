@@ -3,8 +3,9 @@
 //!
 //! A session lives on worker `hash(client_id) % N`; after CONNECT a connection whose session
 //! lives elsewhere is handed over once, so takeovers and resumes are always local and sessions
-//! are never locked. Messages for sessions on other workers are batched per destination and
-//! posted once per loop iteration, with one wake per batch.
+//! are never locked. Messages for sessions on other workers, and connections handed over, are
+//! batched per destination once per loop iteration: run on this thread when the destination is
+//! idle, posted with one wake otherwise.
 //!
 //! Honours readiness (mio rules): reads and writes drain until `WouldBlock`, spurious events are
 //! tolerated, WRITABLE interest is held only while output is pending.
@@ -531,14 +532,22 @@ impl Worker {
         self.close(k, Close::Violation(e.reason_code()));
     }
 
-    /// Moves a connection to the worker its session lives on, with `rx` (CONNECT first).
+    /// Moves a connection to the worker its session lives on, with `rx` (CONNECT first). It
+    /// travels in that worker's batch of this iteration, after the messages routed to it
+    /// before, so an idle home worker gets it run on this thread and the CONNACK out without
+    /// being woken.
     fn hand_over(&mut self, k: usize, home: usize, rx: &[u8]) {
         let Some(mut conn) = self.conns.try_remove(k) else {
             return;
         };
+        if let Phase::AwaitConnect { timer } = conn.phase {
+            self.timers.cancel(timer);
+        }
         let _ = self.registry.deregister(&mut conn.stream);
-        let mut batch = vec![Inbound::HandOver(conn.stream, rx.to_vec())];
-        self.shared.post(home, &mut batch);
+        match self.outboxes.get_mut(home) {
+            Some(out) => out.push(Inbound::HandOver(conn.stream, rx.to_vec())),
+            None => log::error!("no worker {home} to hand a connection to"),
+        }
     }
 
     fn handle(&mut self, k: usize, packet: Packet<'_>) -> Flow {
