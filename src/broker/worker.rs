@@ -1540,8 +1540,8 @@ pub(crate) fn run_thread(index: usize, mut poll: Poll, shared: Arc<Shared>) {
     };
     let mut events = Events::with_capacity(1024);
     let mut expired = Vec::new();
+    let mut timeout = remote.lock().as_mut().and_then(Worker::poll_timeout);
     loop {
-        let timeout = remote.lock().as_mut().and_then(Worker::poll_timeout);
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 log::error!("worker {index}: poll failed: {e}");
@@ -1556,6 +1556,9 @@ pub(crate) fn run_thread(index: usize, mut poll: Poll, shared: Arc<Shared>) {
             break;
         }
         worker.iteration(&events, &mut expired);
+        // Computed under the same lock: a worker delivering here while this one sleeps wakes
+        // it if it adds an earlier timer (`run_batch`).
+        timeout = worker.poll_timeout();
     }
     if let Some(worker) = remote.lock().as_mut() {
         worker.shutdown();
