@@ -6,7 +6,9 @@
 # to Mosquitto is printed at the end (and appended to that file).
 #
 # Environment: ROUNDS (3), WARMUP (2 s), DURATION (10 s), CONNS (10000), RUMQTTD (path),
-# BROKERS (space-separated subset of "roost mosquitto rumqttd").
+# BROKERS (space-separated subset of "roost mosquitto rumqttd"), SCENARIOS (space-separated
+# words; only the runs whose arguments contain one of them, e.g. "latency idle" or "fan-in";
+# default all).
 set -uo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -17,6 +19,7 @@ CARGO=${CARGO:-cargo}
 RUMQTTD=${RUMQTTD:-$HOME/.cargo/bin/rumqttd}
 MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
 BROKERS=${BROKERS:-roost mosquitto rumqttd}
+SCENARIOS=${SCENARIOS:-}
 
 cd "$(dirname "$0")/.." || exit 1
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -151,7 +154,15 @@ run_one() { # broker round scenario-args...
   fi
 }
 
-SCENARIOS=(
+# Whether the run with these arguments is selected by SCENARIOS.
+selected() {
+  [ -z "$SCENARIOS" ] && return 0
+  local w
+  for w in $SCENARIOS; do [[ " $* " == *"$w"* ]] && return 0; done
+  return 1
+}
+
+RUNS=(
   "--scenario fan-in --qos 0"
   "--scenario fan-in --qos 1"
   "--scenario fan-out --qos 0"
@@ -166,6 +177,10 @@ SCENARIOS=(
   "--scenario latency --qos 1 --rate 10000"
 )
 
+any_load=false
+# shellcheck disable=SC2086
+for s in "${RUNS[@]}"; do selected $s && any_load=true; done
+
 started=$(date +%s)
 for r in $(seq "$ROUNDS"); do
   order=("${available[@]}")
@@ -174,10 +189,12 @@ for r in $(seq "$ROUNDS"); do
   fi
   for b in "${order[@]}"; do
     echo "== round $r/$ROUNDS: $b" | tee -a "$RESULTS"
-    if start_broker "$b"; then
-      for s in "${SCENARIOS[@]}"; do
+    if $any_load && start_broker "$b"; then
+      for s in "${RUNS[@]}"; do
         # rumqttd is configured with a 3.1.1 listener only.
         [ "$b" = rumqttd ] && [[ $s == *--v5* ]] && continue
+        # shellcheck disable=SC2086
+        selected $s || continue
         # shellcheck disable=SC2086
         run_one "$b" "$r" $s
         [ -z "$BROKER_PID" ] && break
@@ -185,7 +202,7 @@ for r in $(seq "$ROUNDS"); do
       stop_broker
     fi
     # Idle on a fresh broker, so that its RSS is not inflated by the load runs.
-    if start_broker "$b"; then
+    if selected --scenario idle && start_broker "$b"; then
       run_one "$b" "$r" --scenario idle --conns "$CONNS"
       stop_broker
     fi

@@ -60,6 +60,63 @@ fn packet_over_max_packet_size_closes_the_connection() {
 }
 
 #[test]
+fn coalesced_packets_travel_with_a_handed_over_connection() {
+    // 4 workers and many clients at once: most connections are accepted on a worker other than
+    // their session's, and are handed over (run on the accepting thread when the home worker
+    // is idle, through its inbox when it is busy) with the SUBSCRIBE and PUBLISH that came in
+    // the same write as their CONNECT.
+    let broker = Broker::workers(4);
+    let mut clients: Vec<(Raw, String)> = (0..24)
+        .map(|i| {
+            let id = unique(&format!("hand{i}"));
+            let topic = format!("hand/{id}");
+            let mut all = ConnectOpts::v311(&id).encode();
+            all.extend(subscribe_bytes(
+                Version::V3_1_1,
+                1,
+                &[(&topic, QoS::AtLeastOnce)],
+            ));
+            all.extend(publish_bytes(
+                Version::V3_1_1,
+                &topic,
+                id.as_bytes(),
+                QoS::AtLeastOnce,
+                2,
+                false,
+                false,
+            ));
+            let mut c = broker.raw();
+            c.send(&all).unwrap();
+            (c, id)
+        })
+        .collect();
+    for (c, id) in &mut clients {
+        let got: Vec<Pkt> = (0..4).map(|_| c.recv(WAIT).expect("packet")).collect();
+        assert_eq!(
+            got[..2],
+            [
+                Pkt::ConnAck {
+                    session_present: false,
+                    code: 0
+                },
+                Pkt::SubAck {
+                    id: 1,
+                    codes: vec![1]
+                }
+            ],
+            "{id}"
+        );
+        assert!(got[2..].contains(&Pkt::PubAck(2)), "{id}: {got:?}");
+        assert!(
+            got[2..]
+                .iter()
+                .any(|p| matches!(p, Pkt::Publish(m) if m.payload == id.as_bytes())),
+            "{id}: {got:?}"
+        );
+    }
+}
+
+#[test]
 fn packets_split_byte_by_byte_and_coalesced_are_both_understood() {
     let broker = Broker::start();
     let topic = unique("split");

@@ -3,8 +3,9 @@
 //!
 //! A session lives on worker `hash(client_id) % N`; after CONNECT a connection whose session
 //! lives elsewhere is handed over once, so takeovers and resumes are always local and sessions
-//! are never locked. Messages for sessions on other workers are batched per destination and
-//! posted once per loop iteration, with one wake per batch.
+//! are never locked. Messages for sessions on other workers, and connections handed over, are
+//! batched per destination once per loop iteration: run on this thread when the destination is
+//! idle, posted with one wake otherwise.
 //!
 //! Honours readiness (mio rules): reads and writes drain until `WouldBlock`, spurious events are
 //! tolerated, WRITABLE interest is held only while output is pending.
@@ -355,13 +356,18 @@ impl Worker {
         self.flush_dirty();
     }
 
+    /// Flushes in the order the connections were written to, so a subscriber's PUBLISH leaves
+    /// before the publisher's PUBACK that was encoded after it.
     fn flush_dirty(&mut self) {
-        while let Some(k) = self.dirty.pop() {
+        let mut i = 0;
+        while let Some(&k) = self.dirty.get(i) {
+            i += 1;
             if let Some(c) = self.conns.get_mut(k) {
                 c.dirty = false;
             }
             self.flush(k);
         }
+        self.dirty.clear();
     }
 
     /// Runs another worker's batch on this worker, the other being idle (its state lock was
@@ -591,14 +597,22 @@ impl Worker {
         self.close(k, Close::Violation(e.reason_code()));
     }
 
-    /// Moves a connection to the worker its session lives on, with `rx` (CONNECT first).
+    /// Moves a connection to the worker its session lives on, with `rx` (CONNECT first). It
+    /// travels in that worker's batch of this iteration, after the messages routed to it
+    /// before, so an idle home worker gets it run on this thread and the CONNACK out without
+    /// being woken.
     fn hand_over(&mut self, k: usize, home: usize, rx: &[u8]) {
         let Some(mut conn) = self.conns.try_remove(k) else {
             return;
         };
+        if let Phase::AwaitConnect { timer } = conn.phase {
+            self.timers.cancel(timer);
+        }
         let _ = self.registry.deregister(&mut conn.stream);
-        let mut batch = vec![Inbound::HandOver(conn.stream, rx.to_vec())];
-        self.shared.post(home, &mut batch);
+        match self.outboxes.get_mut(home) {
+            Some(out) => out.push(Inbound::HandOver(conn.stream, rx.to_vec())),
+            None => log::error!("no worker {home} to hand a connection to"),
+        }
     }
 
     fn handle(&mut self, k: usize, packet: Packet<'_>) -> Flow {
@@ -1879,8 +1893,8 @@ pub(crate) fn run_thread(index: usize, mut poll: Poll, shared: Arc<Shared>) {
     };
     let mut events = Events::with_capacity(1024);
     let mut expired = Vec::new();
+    let mut timeout = remote.lock().as_mut().and_then(Worker::poll_timeout);
     loop {
-        let timeout = remote.lock().as_mut().and_then(Worker::poll_timeout);
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
                 log::error!("worker {index}: poll failed: {e}");
@@ -1895,6 +1909,9 @@ pub(crate) fn run_thread(index: usize, mut poll: Poll, shared: Arc<Shared>) {
             break;
         }
         worker.iteration(&events, &mut expired);
+        // Computed under the same lock: a worker delivering here while this one sleeps wakes
+        // it if it adds an earlier timer (`run_batch`).
+        timeout = worker.poll_timeout();
     }
     if let Some(worker) = remote.lock().as_mut() {
         worker.shutdown();
