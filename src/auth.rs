@@ -1,8 +1,10 @@
 //! The authentication hook: who may connect, the MQTT 5.0 enhanced-authentication exchange
 //! (AUTH packets, section 4.12), and who may publish or subscribe to what.
 //!
-//! The broker calls an [`AuthHook`] on the worker thread that owns the connection: once per
-//! CONNECT (and per re-authentication), and once per PUBLISH and per subscription filter. It is a deliberate embedding API: a program that
+//! The broker calls an [`AuthHook`] with the state of the worker that owns the connection
+//! locked, on that worker's thread or, for a connection just handed over to it, on the thread of
+//! the worker that accepted it: once per CONNECT (and per re-authentication), and once per
+//! PUBLISH and per subscription filter. It is a deliberate embedding API: a program that
 //! runs roost through [`crate::Broker`] supplies its own; the `roost` binary uses
 //! [`AllowAll`] until password, JWT and ACL methods are built in. Hooks decide; they do no IO
 //! of roost's and must return quickly, as the worker serves other connections meanwhile.

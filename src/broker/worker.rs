@@ -2019,6 +2019,11 @@ fn home_worker(client_id: &str, workers: usize) -> usize {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
+    // FNV-1a's low bits depend only on the low bits of the bytes (modulo 2, on the parity of
+    // the id), so the high bits are mixed down (MurmurHash3's finalizer) before the modulo.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
     (h % workers.max(1) as u64) as usize
 }
 
@@ -2058,5 +2063,36 @@ fn will_message(w: &packets::Will<'_>, now: Instant) -> Message {
         retain: w.retain,
         origin: None,
         properties: MessageProperties::boxed(&publish_like, now),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_worker_spreads_ids_and_does_not_split_by_parity() {
+        for n in 2..=8 {
+            let mut counts = vec![0usize; n];
+            for i in 0..4000 {
+                counts[home_worker(&format!("client-{i}"), n)] += 1;
+            }
+            let even = 4000 / n;
+            for c in &counts {
+                assert!(
+                    c * 10 > even * 7 && c * 10 < even * 13,
+                    "{n} workers: {counts:?}"
+                );
+            }
+        }
+        // Two ids that differ in one character of the same parity class used to land on
+        // different workers every time (FNV-1a modulo 2 is the parity of the bytes).
+        let same = (0..200)
+            .filter(|i| home_worker(&format!("x-s{i}"), 2) == home_worker(&format!("x-p{i}"), 2))
+            .count();
+        assert!(
+            (50..150).contains(&same),
+            "{same} of 200 pairs on one worker"
+        );
     }
 }
