@@ -403,6 +403,8 @@ fn paho_v3_and_v5_accepted_and_refused() {
 struct Ex {
     stream: TcpStream,
     buf: Vec<u8>,
+    /// Set once roost closed the connection (end of stream or a reset).
+    eof: bool,
 }
 
 /// A packet from roost as [`Ex`] sees it.
@@ -435,6 +437,7 @@ impl Ex {
         Ex {
             stream,
             buf: Vec::new(),
+            eof: false,
         }
     }
 
@@ -483,18 +486,15 @@ impl Ex {
                 return Some(p);
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if left.is_zero() || self.eof {
                 return None;
             }
             self.stream.set_read_timeout(Some(left)).unwrap();
             let mut chunk = [0u8; 4096];
             match self.stream.read(&mut chunk) {
-                Ok(0) => return None,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    return None
-                }
-                Err(_) => return None,
+                Ok(n) if n > 0 => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Ok(_) | Err(_) => self.eof = true,
             }
         }
     }
@@ -523,38 +523,32 @@ impl Ex {
     fn closed(&mut self) -> Vec<In> {
         let deadline = after(WAIT);
         let mut got = Vec::new();
-        while Instant::now() < deadline {
-            match self.recv(Duration::from_millis(200)) {
-                Some(p) => got.push(p),
-                None => {
-                    let mut probe = [0u8; 1];
-                    self.stream
-                        .set_read_timeout(Some(Duration::from_millis(50)))
-                        .unwrap();
-                    match self.stream.read(&mut probe) {
-                        Ok(0) => return got,
-                        Err(e)
-                            if !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-                        {
-                            return got
-                        }
-                        Ok(_) | Err(_) => {}
-                    }
-                }
-            }
+        while !self.eof {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "connection still open after {WAIT:?}; got {got:?}"
+            );
+            got.extend(self.recv(left));
         }
-        panic!("connection still open after {WAIT:?}; got {got:?}");
+        got
     }
 }
 
 /// The remaining length and the fixed header's length of the packet at the start of `b`.
 fn remaining_length(b: &[u8]) -> Option<(usize, usize)> {
-    let mut len = 0usize;
+    let (len, n) = varint(b.get(1..)?)?;
+    Some((len, 1 + n))
+}
+
+/// A variable byte integer (section 1.5.5) at the start of `b`: its value and its length.
+fn varint(b: &[u8]) -> Option<(usize, usize)> {
+    let mut value = 0usize;
     for i in 0..4 {
-        let byte = *b.get(1 + i)?;
-        len |= usize::from(byte & 0x7F) << (7 * i);
+        let byte = *b.get(i)?;
+        value |= usize::from(byte & 0x7F) << (7 * i);
         if byte & 0x80 == 0 {
-            return Some((len, 2 + i));
+            return Some((value, i + 1));
         }
     }
     None
@@ -570,8 +564,8 @@ fn parse_auth(body: &[u8]) -> In {
             data: None,
         };
     };
-    let (plen, n) = remaining_length(&[[0u8].as_slice(), rest].concat()).expect("property length");
-    let mut props = &rest[n - 1..n - 1 + plen];
+    let (plen, n) = varint(rest).expect("property length");
+    let mut props = &rest[n..n + plen];
     let (mut method, mut data) = (None, None);
     let take = |p: &mut &[u8]| -> Vec<u8> {
         let l = usize::from(u16::from_be_bytes([p[0], p[1]]));
@@ -626,8 +620,9 @@ fn connack_of(p: Option<In>) -> (m5::ConnectReturnCode, Option<String>, Option<V
     }
 }
 
-/// Runs the CHALLENGE exchange to its CONNACK on a fresh connection.
-fn challenge_connect(addr: SocketAddr, id: &str) -> Ex {
+/// Opens a connection and starts the CHALLENGE exchange: returns it with the nonce of roost's
+/// first AUTH.
+fn challenged(addr: SocketAddr, id: &str) -> (Ex, Vec<u8>) {
     let mut c = Ex::open(addr);
     c.connect(id, "CHALLENGE", b"hello");
     // MQTT-4.12.0-2: roost asks for more with AUTH 0x18; MQTT-4.12.0-5: with the method.
@@ -640,6 +635,19 @@ fn challenge_connect(addr: SocketAddr, id: &str) -> Ex {
         panic!("expected AUTH 0x18 with method and data");
     };
     assert_eq!(method, "CHALLENGE");
+    (c, nonce)
+}
+
+/// Asserts that the next packet is a CONNACK with `code` and that the connection is then
+/// closed (MQTT-3.2.2-7).
+fn expect_refused(c: &mut Ex, code: m5::ConnectReturnCode) {
+    assert_eq!(connack_of(c.recv(WAIT)).0, code);
+    assert_eq!(c.closed(), vec![]);
+}
+
+/// Runs the CHALLENGE exchange to its CONNACK on a fresh connection.
+fn challenge_connect(addr: SocketAddr, id: &str) -> Ex {
+    let (mut c, nonce) = challenged(addr, id);
     // MQTT-4.12.0-3: the client answers with AUTH 0x18.
     c.auth(0x18, "CHALLENGE", &reversed(&nonce));
     let (code, method, data) = connack_of(c.recv(WAIT));
@@ -697,59 +705,44 @@ fn unknown_method_gets_0x8c_mqtt_4_12_0_1() {
     let mut c = Ex::open(b.local_addr());
     c.connect(&unique("nope"), "NOPE", b"");
     let (code, method, _) = connack_of(c.recv(WAIT));
-    assert_eq!(code, m5::ConnectReturnCode::BadAuthenticationMethod);
-    assert_eq!(method, None);
+    assert_eq!(
+        (code, method),
+        (m5::ConnectReturnCode::BadAuthenticationMethod, None)
+    );
     assert_eq!(c.closed(), vec![]);
 }
 
 #[test]
 fn wrong_answer_is_refused_with_0x87_and_closed_mqtt_4_12_0_4() {
     let b = broker(&[]);
-    let mut c = Ex::open(b.local_addr());
-    c.connect(&unique("wrong"), "CHALLENGE", b"hello");
-    assert!(matches!(c.recv(WAIT), Some(In::Auth { reason: 0x18, .. })));
+    let (mut c, _) = challenged(b.local_addr(), &unique("wrong"));
     c.auth(0x18, "CHALLENGE", b"not the nonce");
-    let (code, ..) = connack_of(c.recv(WAIT));
-    assert_eq!(code, m5::ConnectReturnCode::NotAuthorized);
-    assert_eq!(c.closed(), vec![]);
+    expect_refused(&mut c, m5::ConnectReturnCode::NotAuthorized);
 }
 
 #[test]
 fn other_method_during_exchange_gets_0x8c_mqtt_4_12_0_5() {
     let b = broker(&[]);
-    let mut c = Ex::open(b.local_addr());
-    c.connect(&unique("switch"), "CHALLENGE", b"hello");
-    assert!(matches!(c.recv(WAIT), Some(In::Auth { reason: 0x18, .. })));
+    let (mut c, _) = challenged(b.local_addr(), &unique("switch"));
     c.auth(0x18, "ECHO-OK", b"");
-    let (code, ..) = connack_of(c.recv(WAIT));
-    assert_eq!(code, m5::ConnectReturnCode::BadAuthenticationMethod);
-    assert_eq!(c.closed(), vec![]);
+    expect_refused(&mut c, m5::ConnectReturnCode::BadAuthenticationMethod);
 }
 
 #[test]
 fn packets_other_than_auth_during_exchange_are_protocol_errors_mqtt_3_1_2_30() {
     let b = broker(&[]);
     let addr = b.local_addr();
-    let mut c = Ex::open(addr);
-    c.connect(&unique("early"), "CHALLENGE", b"hello");
-    assert!(matches!(c.recv(WAIT), Some(In::Auth { reason: 0x18, .. })));
+    let (mut c, _) = challenged(addr, &unique("early"));
     c.send(m5::Packet::PingReq(m5::PingReq));
-    let (code, ..) = connack_of(c.recv(WAIT));
-    assert_eq!(code, m5::ConnectReturnCode::ProtocolError);
-    assert_eq!(c.closed(), vec![]);
+    expect_refused(&mut c, m5::ConnectReturnCode::ProtocolError);
 
     // AUTH with reason 0x19 is not an answer to AUTH 0x18 (MQTT-4.12.0-3).
-    let mut c = Ex::open(addr);
-    c.connect(&unique("early"), "CHALLENGE", b"hello");
-    assert!(matches!(c.recv(WAIT), Some(In::Auth { reason: 0x18, .. })));
+    let (mut c, _) = challenged(addr, &unique("early"));
     c.auth(0x19, "CHALLENGE", b"x");
-    let (code, ..) = connack_of(c.recv(WAIT));
-    assert_eq!(code, m5::ConnectReturnCode::ProtocolError);
+    expect_refused(&mut c, m5::ConnectReturnCode::ProtocolError);
 
     // DISCONNECT is allowed and simply ends it.
-    let mut c = Ex::open(addr);
-    c.connect(&unique("early"), "CHALLENGE", b"hello");
-    assert!(matches!(c.recv(WAIT), Some(In::Auth { reason: 0x18, .. })));
+    let (mut c, _) = challenged(addr, &unique("early"));
     c.send(m5::Packet::Disconnect(m5::Disconnect::new(
         m5::DisconnectReasonCode::NormalDisconnection,
     )));
@@ -856,10 +849,8 @@ fn reauthentication_succeeds_fails_and_checks_its_method_mqtt_4_12_1() {
 #[test]
 fn connect_timeout_covers_the_exchange() {
     let b = broker(&[("ROOST_CONNECT_TIMEOUT", "1s")]);
-    let mut c = Ex::open(b.local_addr());
     let started = Instant::now();
-    c.connect(&unique("slow"), "CHALLENGE", b"hello");
-    assert!(matches!(c.recv(WAIT), Some(In::Auth { reason: 0x18, .. })));
+    let (mut c, _) = challenged(b.local_addr(), &unique("slow"));
     // Never answered: closed by the CONNECT timeout, counted from accept.
     assert_eq!(c.closed(), vec![]);
     let took = started.elapsed();

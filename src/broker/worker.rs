@@ -1132,11 +1132,7 @@ impl Worker {
                 self.close(k, Close::Violation(ReasonCode::ProtocolError));
                 return Flow::Stop;
             }
-            session.expiry = match interval {
-                0 => Expiry::AtClose,
-                u32::MAX => Expiry::Never,
-                x => Expiry::After(x),
-            };
+            session.expiry = Expiry::from_interval(interval);
         }
         let send_will = d.reason == ReasonCode::DisconnectWithWillMessage;
         self.close(k, Close::Normal { send_will });

@@ -94,6 +94,18 @@ pub(crate) enum Expiry {
     Never,
 }
 
+impl Expiry {
+    /// The expiry a 5.0 Session Expiry Interval asks for (section 3.1.2.11.2): 0 ends the
+    /// session with the connection, 0xFFFFFFFF never.
+    pub(crate) fn from_interval(secs: u32) -> Self {
+        match secs {
+            0 => Expiry::AtClose,
+            u32::MAX => Expiry::Never,
+            s => Expiry::After(s),
+        }
+    }
+}
+
 /// A client's session.
 #[derive(Debug)]
 pub(crate) struct Session {

@@ -77,11 +77,7 @@ impl Worker {
         };
 
         let expiry = if v5 {
-            match c.properties.session_expiry_interval.unwrap_or(0) {
-                0 => Expiry::AtClose,
-                u32::MAX => Expiry::Never,
-                s => Expiry::After(s),
-            }
+            Expiry::from_interval(c.properties.session_expiry_interval.unwrap_or(0))
         } else if c.clean_start {
             Expiry::AtClose
         } else {
