@@ -59,6 +59,27 @@ fn packet_over_max_packet_size_closes_the_connection() {
     assert_eq!(sub.recv_publish(WAIT).payload, b"small");
 }
 
+/// CONNECT (`id`, clean session), SUBSCRIBE 1 to `topic` at QoS 1 and PUBLISH 2 of `payload`
+/// to it at QoS 1, as one buffer to send in one write.
+fn connect_subscribe_publish(id: &str, topic: &str, payload: &[u8]) -> Vec<u8> {
+    let mut all = ConnectOpts::v311(id).encode();
+    all.extend(subscribe_bytes(
+        Version::V3_1_1,
+        1,
+        &[(topic, QoS::AtLeastOnce)],
+    ));
+    all.extend(publish_bytes(
+        Version::V3_1_1,
+        topic,
+        payload,
+        QoS::AtLeastOnce,
+        2,
+        false,
+        false,
+    ));
+    all
+}
+
 #[test]
 fn coalesced_packets_travel_with_a_handed_over_connection() {
     // 4 workers and many clients at once: most connections are accepted on a worker other than
@@ -70,23 +91,9 @@ fn coalesced_packets_travel_with_a_handed_over_connection() {
         .map(|i| {
             let id = unique(&format!("hand{i}"));
             let topic = format!("hand/{id}");
-            let mut all = ConnectOpts::v311(&id).encode();
-            all.extend(subscribe_bytes(
-                Version::V3_1_1,
-                1,
-                &[(&topic, QoS::AtLeastOnce)],
-            ));
-            all.extend(publish_bytes(
-                Version::V3_1_1,
-                &topic,
-                id.as_bytes(),
-                QoS::AtLeastOnce,
-                2,
-                false,
-                false,
-            ));
             let mut c = broker.raw();
-            c.send(&all).unwrap();
+            c.send(&connect_subscribe_publish(&id, &topic, id.as_bytes()))
+                .unwrap();
             (c, id)
         })
         .collect();
@@ -122,21 +129,7 @@ fn packets_split_byte_by_byte_and_coalesced_are_both_understood() {
     let topic = unique("split");
     let mut c = broker.raw();
     // CONNECT + SUBSCRIBE + PUBLISH (to itself) in one write.
-    let mut all = ConnectOpts::v311(&unique("split")).encode();
-    all.extend(subscribe_bytes(
-        Version::V3_1_1,
-        1,
-        &[(&topic, QoS::AtLeastOnce)],
-    ));
-    all.extend(publish_bytes(
-        Version::V3_1_1,
-        &topic,
-        b"one",
-        QoS::AtLeastOnce,
-        2,
-        false,
-        false,
-    ));
+    let all = connect_subscribe_publish(&unique("split"), &topic, b"one");
     c.send(&all).unwrap();
     let mut got = Vec::new();
     while got.len() < 4 {
