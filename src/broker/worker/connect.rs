@@ -159,7 +159,7 @@ impl Worker {
                     e.admission.take()
                 });
                 match admission {
-                    Some(a) => self.admit(k, *a, Some(data.unwrap_or_default())),
+                    Some(a) => self.admit(k, *a, data),
                     None => Flow::Stop,
                 }
             }
@@ -266,7 +266,8 @@ impl Worker {
     }
 
     /// Accepts an authenticated CONNECT: takes over or creates the session, answers CONNACK
-    /// (with the Authentication Method and `auth_data` after an exchange) and resumes.
+    /// (after an exchange: with its Authentication Method and the final `auth_data`, if any)
+    /// and resumes.
     pub(super) fn admit(&mut self, k: usize, mut a: Admission, auth_data: Option<Vec<u8>>) -> Flow {
         let v5 = a.protocol.is_v5();
         if let Some(will) = &a.will {
@@ -378,14 +379,11 @@ impl Worker {
             }
         }
 
-        let method = match auth_data {
-            Some(_) => self
-                .logins
-                .get(&k)
-                .and_then(|l| l.enhanced.as_ref())
-                .map(|e| e.method.clone()),
-            None => None,
-        };
+        let method = self
+            .logins
+            .get(&k)
+            .and_then(|l| l.enhanced.as_ref())
+            .map(|e| e.method.clone());
         let mut ack = ConnAck::new(session_present, ReasonCode::Success);
         if v5 {
             ack.properties = ConnAckProperties {
