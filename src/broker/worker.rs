@@ -7,8 +7,9 @@
 //! batched per destination once per loop iteration: run on this thread when the destination is
 //! idle, posted with one wake otherwise.
 //!
-//! Honours readiness (mio rules): reads and writes drain until `WouldBlock`, spurious events are
-//! tolerated, WRITABLE interest is held only while output is pending.
+//! Honours readiness (mio rules): reads drain the socket (until `WouldBlock`, or a short read,
+//! see `read_ready`), writes until done or `WouldBlock`, spurious events are tolerated,
+//! WRITABLE interest is held only while output is pending.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -282,7 +283,9 @@ impl Worker {
                         self.flush(k);
                     }
                     if event.is_readable() || event.is_read_closed() || event.is_error() {
-                        self.read_ready(k);
+                        // With a hang-up or an error pending, read on until the end shows.
+                        let closing = event.is_read_closed() || event.is_error();
+                        self.read_ready(k, closing);
                     }
                 }
             }
@@ -448,23 +451,28 @@ impl Worker {
         }
     }
 
-    /// Reads until `WouldBlock`, decoding whole packets straight from the scratch buffer and
-    /// keeping only the bytes of an incomplete packet in the connection.
-    fn read_ready(&mut self, k: usize) {
+    /// Reads until the socket is drained, decoding whole packets straight from the scratch
+    /// buffer and keeping only the bytes of an incomplete packet in the connection.
+    ///
+    /// A read that fills less than its buffer has drained the socket, so unless `closing`, the
+    /// loop stops there instead of paying one more `read` for the `WouldBlock`: the poll is
+    /// edge-triggered, and bytes that arrive afterwards raise a new event (as tokio does).
+    /// With a hang-up pending no new edge would come, so then it reads until end of stream.
+    fn read_ready(&mut self, k: usize, closing: bool) {
         loop {
             let Some(conn) = self.conns.get_mut(k) else {
                 return;
             };
             let from_scratch = conn.rx.is_empty();
-            let result = if from_scratch {
-                conn.stream.read(&mut self.scratch)
+            let (result, asked) = if from_scratch {
+                (conn.stream.read(&mut self.scratch), self.scratch.len())
             } else {
                 let old = conn.rx.len();
-                conn.rx
-                    .resize(old + SCRATCH.min(conn.rx.capacity().max(4096)), 0);
+                let asked = SCRATCH.min(conn.rx.capacity().max(4096));
+                conn.rx.resize(old + asked, 0);
                 let r = conn.stream.read(conn.rx.get_mut(old..).unwrap_or_default());
                 conn.rx.truncate(old + *r.as_ref().unwrap_or(&0));
-                r
+                (r, asked)
             };
             match result {
                 Ok(0) => {
@@ -488,6 +496,9 @@ impl Worker {
                             .unwrap_or_default();
                         // `ingest` keeps any incomplete tail in the connection's `rx` again.
                         self.ingest(k, &rx);
+                    }
+                    if n < asked && !closing {
+                        return;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
