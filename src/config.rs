@@ -19,6 +19,8 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::sched::SchedMode;
+
 /// Default for `ROOST_LISTEN`: every IPv4 interface, the IANA MQTT port.
 pub(crate) const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
     std::net::Ipv4Addr::UNSPECIFIED,
@@ -111,6 +113,14 @@ pub(crate) const VARS: &[VarDoc] = &[
             "Resend interval for unacknowledged MQTT 3.1.1 messages, 0 (off) or at least 1s.",
     },
     VarDoc {
+        name: "ROOST_SCHED",
+        default: "auto",
+        description: "Linux scheduling policy of the worker threads: batch (SCHED_BATCH: a woken \
+                      worker does not preempt the client that woke it, which keeps small hosts' \
+                      latency low), normal, or auto (batch while the CPUs have idle time, \
+                      normal while they are all busy; checked about once a second).",
+    },
+    VarDoc {
         name: "ROOST_LOG",
         default: "info",
         description:
@@ -146,6 +156,8 @@ pub(crate) struct Config {
     /// Resend interval for unacknowledged 3.1.1 messages (`ROOST_RETRY_INTERVAL`); `None` means
     /// off. Invariant: when `Some`, at least `MIN_RETRY_INTERVAL`.
     pub(crate) retry_interval: Option<Duration>,
+    /// Scheduling policy of the worker threads (`ROOST_SCHED`).
+    pub(crate) sched: SchedMode,
     /// The log filter as given (`ROOST_LOG`, else `RUST_LOG`); `None` means [`DEFAULT_LOG`]. Kept
     /// as a string because env_logger parses it.
     pub(crate) log: Option<String>,
@@ -262,6 +274,10 @@ impl Config {
             })?,
             None => DEFAULT_RETRY_INTERVAL,
         };
+        let sched = match var("ROOST_SCHED", "auto, batch or normal") {
+            Some(raw) => raw.parse_with(SchedMode::parse)?,
+            None => SchedMode::Auto,
+        };
         let log = match var(
             "ROOST_LOG",
             "an env_logger filter such as info or roost=debug",
@@ -282,6 +298,7 @@ impl Config {
             max_queued,
             max_retained,
             retry_interval,
+            sched,
             log,
         })
     }
@@ -310,6 +327,7 @@ impl Config {
                 self.retry_interval
                     .map_or_else(|| "0".to_owned(), format_duration),
             ),
+            ("ROOST_SCHED", self.sched.as_str().to_owned()),
             ("ROOST_LOG", self.log_filter().to_owned()),
         ]
     }
@@ -483,6 +501,7 @@ mod tests {
             max_queued: DEFAULT_MAX_QUEUED,
             max_retained: DEFAULT_MAX_RETAINED,
             retry_interval: DEFAULT_RETRY_INTERVAL,
+            sched: SchedMode::Auto,
             log: None,
         }
     }
@@ -580,6 +599,9 @@ mod tests {
             ("ROOST_RETRY_INTERVAL", "20", |c| {
                 c.retry_interval = Some(Duration::from_secs(20))
             }),
+            ("ROOST_SCHED", "batch", |c| c.sched = SchedMode::Batch),
+            ("ROOST_SCHED", "Normal", |c| c.sched = SchedMode::Normal),
+            ("ROOST_SCHED", "auto", |c| c.sched = SchedMode::Auto),
             ("ROOST_LOG", "debug", |c| c.log = Some("debug".to_owned())),
             ("ROOST_LOG", " roost=trace ", |c| {
                 c.log = Some("roost=trace".to_owned())
@@ -658,6 +680,8 @@ mod tests {
             ("ROOST_RETRY_INTERVAL", "-1"),
             ("ROOST_RETRY_INTERVAL", "off"),
             ("ROOST_RETRY_INTERVAL", "99999999999999999999m"),
+            ("ROOST_SCHED", ""),
+            ("ROOST_SCHED", "fifo"),
             ("ROOST_LOG", ""),
             ("ROOST_LOG", " \t "),
         ];
@@ -864,6 +888,7 @@ mod tests {
                 ("ROOST_MAX_QUEUED", "7"),
                 ("ROOST_MAX_RETAINED", "9"),
                 ("ROOST_RETRY_INTERVAL", "2m"),
+                ("ROOST_SCHED", "normal"),
                 ("ROOST_LOG", "roost=debug"),
             ])
             .unwrap(),

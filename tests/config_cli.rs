@@ -130,6 +130,7 @@ fn invalid_values_name_the_variable_and_value() {
         ("ROOST_MAX_PACKET_SIZE", "1XB"),
         ("ROOST_CONNECT_TIMEOUT", "99999999999999999999s"),
         ("ROOST_LISTEN", ""),
+        ("ROOST_SCHED", "fifo"),
     ];
     for (var, value) in cases {
         let (code, _, stderr) = run(&[], &[(var, value)]);

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use mio::net::TcpListener;
 use mio::{Interest, Poll, Waker};
+
+use crate::sched::SchedMode;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::auth::{AllowAll, AuthHook};
@@ -41,6 +43,8 @@ pub(crate) struct Limits {
     pub(crate) retry_interval: Option<Duration>,
     /// Topics with a retained message at most; 0 means no limit.
     pub(crate) max_retained: usize,
+    /// The worker threads' scheduling policy.
+    pub(crate) sched: SchedMode,
 }
 
 /// One worker as the others see it.
@@ -293,6 +297,7 @@ impl Running {
                 max_queued: config.max_queued,
                 retry_interval: config.retry_interval,
                 max_retained: config.max_retained,
+                sched: config.sched,
             },
         });
 

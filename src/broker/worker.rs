@@ -30,6 +30,7 @@ use crate::packets::{
     PublishProperties, QoS, QosPid, ReasonCode, RetainHandling, Status, SubAck, Subscribe,
     UnsubAck, Unsubscribe, Version,
 };
+use crate::sched::Governor;
 use crate::session::{Delivery, Expiry, InFlight, Queued, Session, SubInfo};
 use crate::timer::{TimerKey, TimerWheel};
 use crate::topic::{SubscriptionFilter, TopicName};
@@ -1454,6 +1455,7 @@ pub(crate) fn run_thread(index: usize, mut poll: Poll, shared: Arc<Shared>) {
     let mut events = Events::with_capacity(1024);
     let mut expired = Vec::new();
     let mut timeout = remote.lock().as_mut().and_then(Worker::poll_timeout);
+    let mut governor = Governor::start(shared.limits.sched, index);
     loop {
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
@@ -1472,6 +1474,8 @@ pub(crate) fn run_thread(index: usize, mut poll: Poll, shared: Arc<Shared>) {
         // Computed under the same lock: a worker delivering here while this one sleeps wakes
         // it if it adds an earlier timer (`run_batch`).
         timeout = worker.poll_timeout();
+        drop(state);
+        governor.check(Instant::now(), index);
     }
     if let Some(worker) = remote.lock().as_mut() {
         worker.shutdown();
