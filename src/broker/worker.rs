@@ -1474,6 +1474,8 @@ pub(crate) fn run_thread(index: usize, mut poll: Poll, shared: Arc<Shared>) {
         // Computed under the same lock: a worker delivering here while this one sleeps wakes
         // it if it adds an earlier timer (`run_batch`).
         timeout = worker.poll_timeout();
+        // Unlocked first, so the once-a-second `/proc/stat` read never holds up another
+        // worker delivering here.
         drop(state);
         governor.check(Instant::now(), index);
     }
