@@ -1,17 +1,17 @@
 //! The Linux scheduling policy of the worker threads (`ROOST_SCHED`).
 //!
 //! Why: on a small host the broker shares its few cores with its own clients. Measured on the
-//! 2-core development VM (README, "Latency"), a worker woken by a client's `write` under the
+//! 2-core development VM (README, Performance), a worker woken by a client's `write` under the
 //! normal policy often preempts that client in the middle of its system call. The worker then
 //! finds two runnable tasks on its CPU, so the subscriber it wakes is sent to the other, idle
 //! CPU, and waking an idle virtual CPU costs 40–60 µs. `SCHED_BATCH` threads do not preempt
 //! on wake-up: the client finishes its call and sleeps, the worker runs on the same CPU, and
-//! the subscriber is woken there too. Medians went from about 45 µs to 21 µs, p99 from about
-//! 250 µs to 150 µs, with throughput unchanged.
+//! the subscriber is woken there too. Measured p50/p99 at QoS 1 and 1,000 msgs/s: 47/209 µs
+//! under the normal policy, 21/143 µs in batch, with throughput unchanged.
 //!
 //! The price is paid when every CPU is busy: a batch thread then waits for the running task's
-//! tick, up to a few milliseconds (measured: p99 4 ms at 1,000 msgs/s with two CPU-bound
-//! processes on the two cores, against 0.1 ms under the normal policy). So by default
+//! tick, up to a few milliseconds (measured: p99 3.4–4.1 ms at 1,000 msgs/s with two CPU-bound
+//! processes on the two cores, against about 0.1 ms under the normal policy). So by default
 //! ([`SchedMode::Auto`]) each worker looks at the host's idle CPU time about once a second
 //! while it has work, and uses `SCHED_BATCH` only while the CPUs have idle time to spare.
 
@@ -67,23 +67,22 @@ const ENTER_BATCH_FROM: f64 = 0.5;
 /// Chooses and applies one worker thread's policy. Lives on that thread.
 #[derive(Debug)]
 pub(crate) struct Governor {
-    mode: SchedMode,
+    /// Whether `check` may still move the thread: `Auto` mode, and no change refused yet.
+    adapting: bool,
     /// The policy last applied to this thread.
     current: Policy,
     /// The CPU times at the last check and when it was; `None` before the first.
     last: Option<(Instant, CpuTimes)>,
-    /// Set when the kernel refused a change: the thread stays as it is from then on.
-    disabled: bool,
 }
 
 impl Governor {
-    /// Applies the starting policy to the calling thread: batch unless the mode is `Normal`.
+    /// Applies the starting policy to the calling thread: batch unless the mode is `Normal`,
+    /// which leaves the thread as it is.
     pub(crate) fn start(mode: SchedMode, worker: usize) -> Self {
         let mut g = Self {
-            mode,
+            adapting: mode == SchedMode::Auto,
             current: Policy::Normal,
             last: None,
-            disabled: mode == SchedMode::Normal,
         };
         if mode != SchedMode::Normal {
             g.apply(Policy::Batch, worker);
@@ -91,10 +90,11 @@ impl Governor {
         g
     }
 
-    /// In `Auto` mode, at most once per [`CHECK_EVERY`]: reads the host's CPU times and moves
-    /// the calling thread in or out of batch. Cheap to call every loop turn.
+    /// In `Auto` mode, at most once per [`CHECK_EVERY`] (by `now`, the caller's clock):
+    /// reads the host's CPU times and moves the calling thread in or out of batch. Cheap to
+    /// call every loop turn.
     pub(crate) fn check(&mut self, now: Instant, worker: usize) {
-        if self.disabled || self.mode != SchedMode::Auto {
+        if !self.adapting {
             return;
         }
         if self
@@ -105,7 +105,7 @@ impl Governor {
         }
         let Some(times) = read_cpu_times() else {
             log::warn!("worker {worker}: /proc/stat unreadable, scheduling policy left as is");
-            self.disabled = true;
+            self.adapting = false;
             return;
         };
         let previous = self.last.replace((now, times));
@@ -136,7 +136,7 @@ impl Governor {
                 log::warn!(
                     "worker {worker}: cannot change the scheduling policy ({e}); leaving it"
                 );
-                self.disabled = true;
+                self.adapting = false;
             }
         }
     }
@@ -281,6 +281,10 @@ mod tests {
         assert_eq!(decide(Policy::Normal, 0.5), Policy::Batch);
     }
 
+    /// `SCHED_OTHER` and `SCHED_BATCH` as Linux numbers them.
+    const SCHED_OTHER: u32 = 0;
+    const SCHED_BATCH: u32 = 3;
+
     /// The policy of the calling thread, from `/proc/thread-self/stat` (field 41).
     fn thread_policy() -> u32 {
         let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
@@ -294,11 +298,12 @@ mod tests {
     fn applies_and_restores_the_policy_on_the_calling_thread() {
         std::thread::spawn(|| {
             let mut g = Governor::start(SchedMode::Batch, 0);
-            assert_eq!(thread_policy(), libc::SCHED_BATCH as u32);
-            g.apply(Policy::Normal, 0);
-            assert_eq!(thread_policy(), libc::SCHED_OTHER as u32);
+            assert_eq!(thread_policy(), SCHED_BATCH);
+            // `Normal` leaves the thread as it is, batch included.
             let _ = Governor::start(SchedMode::Normal, 0);
-            assert_eq!(thread_policy(), libc::SCHED_OTHER as u32);
+            assert_eq!(thread_policy(), SCHED_BATCH);
+            g.apply(Policy::Normal, 0);
+            assert_eq!(thread_policy(), SCHED_OTHER);
         })
         .join()
         .expect("thread");

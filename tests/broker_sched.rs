@@ -9,7 +9,6 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
 
 use common::{after, wait_until, Broker, ConnectOpts, Pkt, Raw, PINGREQ, WAIT};
 
@@ -17,9 +16,10 @@ use common::{after, wait_until, Broker, ConnectOpts, Pkt, Raw, PINGREQ, WAIT};
 const SCHED_OTHER: u32 = 0;
 const SCHED_BATCH: u32 = 3;
 
-/// The scheduling policy (stat field 41) of every `roost-worker-*` thread of `pid`.
-fn worker_policies(pid: u32) -> Vec<u32> {
-    let mut policies = Vec::new();
+/// Every `roost-worker-*` thread of `pid`: its scheduling policy (stat field 41) and where it
+/// waits in the kernel (`wchan`).
+fn workers(pid: u32) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("task dir");
     for task in tasks.flatten() {
         let path = task.path();
@@ -27,52 +27,56 @@ fn worker_policies(pid: u32) -> Vec<u32> {
         if !comm.starts_with("roost-worker") {
             continue;
         }
-        let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
+        let (Ok(stat), Ok(wchan)) = (
+            std::fs::read_to_string(path.join("stat")),
+            std::fs::read_to_string(path.join("wchan")),
+        ) else {
             continue;
         };
         // The command may hold spaces: fields are counted after its closing parenthesis,
         // where field 3 starts.
         let rest = stat.rsplit_once(')').expect("comm in stat").1;
         let policy = rest.split_whitespace().nth(41 - 3).expect("policy field");
-        policies.push(policy.parse().expect("policy number"));
+        found.push((policy.parse().expect("policy number"), wchan));
     }
-    policies
+    found
 }
 
-/// Whether the workers of `broker` reach `expected` within `WAIT`. Each worker thread sets its
-/// policy as it starts, which may be just after the broker logs that it listens.
-fn policies_become(broker: &Broker, expected: &[u32]) -> bool {
-    wait_until(after(WAIT), || worker_policies(broker.pid()) == expected)
+/// The policies of the `n` workers of `broker` once every one of them waits in `epoll_wait`:
+/// a worker sets its policy before its first poll, so from then on the policy is the one it
+/// chose (the broker logs that it listens before its threads may have got that far).
+fn settled_policies(broker: &Broker, n: usize) -> Vec<u32> {
+    let polling = |w: &Vec<(u32, String)>| {
+        w.len() == n && w.iter().all(|(_, wchan)| wchan.contains("epoll_wait"))
+    };
+    let settled = wait_until(after(WAIT), || polling(&workers(broker.pid())));
+    let now = workers(broker.pid());
+    assert!(
+        settled && polling(&now),
+        "workers {now:?}\n{}",
+        broker.log()
+    );
+    now.into_iter().map(|(policy, _)| policy).collect()
+}
+
+/// The current policies of `broker`'s workers.
+fn worker_policies(broker: &Broker) -> Vec<u32> {
+    workers(broker.pid()).into_iter().map(|(p, _)| p).collect()
 }
 
 #[test]
 fn default_is_batch_on_every_worker() {
     let broker = Broker::with(&[("ROOST_WORKERS", "3")]);
-    assert!(
-        policies_become(&broker, &[SCHED_BATCH; 3]),
-        "{:?}\n{}",
-        worker_policies(broker.pid()),
-        broker.log()
-    );
+    assert_eq!(settled_policies(&broker, 3), [SCHED_BATCH; 3]);
 }
 
 #[test]
 fn batch_and_normal_are_obeyed() {
     let batch = Broker::with(&[("ROOST_SCHED", "batch")]);
-    assert!(
-        policies_become(&batch, &[SCHED_BATCH; 2]),
-        "{}",
-        batch.log()
-    );
+    assert_eq!(settled_policies(&batch, 2), [SCHED_BATCH; 2]);
+    // The threads start with the normal policy, and `normal` leaves them so.
     let normal = Broker::with(&[("ROOST_SCHED", "normal")]);
-    // Normal is what the threads start with; it must also still be that after a while.
-    assert!(
-        policies_become(&normal, &[SCHED_OTHER; 2]),
-        "{}",
-        normal.log()
-    );
-    thread::sleep(Duration::from_millis(200));
-    assert_eq!(worker_policies(normal.pid()), vec![SCHED_OTHER; 2]);
+    assert_eq!(settled_policies(&normal, 2), [SCHED_OTHER; 2]);
 }
 
 /// Keeps every CPU busy until dropped.
@@ -111,14 +115,12 @@ impl Drop for Hogs {
     }
 }
 
-/// Sends PINGREQ every 20 ms (so its worker keeps running loop turns, where the policy is
-/// checked) until `done` holds or `WAIT` passes; true if `done` held.
+/// Sends PINGREQ round after round (about every 10 ms, so its worker keeps running loop turns,
+/// where the policy is checked) until `done` holds or `WAIT` passes; true if `done` held.
 fn ping_until(client: &mut Raw, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = after(WAIT);
-    wait_until(deadline, || {
+    wait_until(after(WAIT), || {
         client.send(&PINGREQ).expect("send PINGREQ");
         assert_eq!(client.recv(WAIT), Ok(Pkt::PingResp));
-        thread::sleep(Duration::from_millis(20));
         done()
     })
 }
@@ -127,17 +129,13 @@ fn ping_until(client: &mut Raw, mut done: impl FnMut() -> bool) -> bool {
 fn auto_leaves_batch_while_every_cpu_is_busy_and_returns_after() {
     let broker = Broker::with(&[("ROOST_SCHED", "auto"), ("ROOST_WORKERS", "1")]);
     let (mut client, _) = Raw::open(broker.addr, &ConnectOpts::v311("sched-auto"));
-    assert!(policies_become(&broker, &[SCHED_BATCH]), "{}", broker.log());
+    assert_eq!(settled_policies(&broker, 1), [SCHED_BATCH]);
     {
         let _hogs = Hogs::start();
-        let left = ping_until(&mut client, || {
-            worker_policies(broker.pid()) == vec![SCHED_OTHER]
-        });
+        let left = ping_until(&mut client, || worker_policies(&broker) == [SCHED_OTHER]);
         assert!(left, "still batch with every CPU busy:\n{}", broker.log());
     }
-    let back = ping_until(&mut client, || {
-        worker_policies(broker.pid()) == vec![SCHED_BATCH]
-    });
+    let back = ping_until(&mut client, || worker_policies(&broker) == [SCHED_BATCH]);
     assert!(
         back,
         "not batch again once the CPUs were idle:\n{}",

@@ -15,14 +15,13 @@ use std::time::Duration;
 
 use mio::net::TcpListener;
 use mio::{Interest, Poll, Waker};
-
-use crate::sched::SchedMode;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::auth::{AllowAll, AuthHook};
 use crate::config::Config;
 use crate::error::{Error, StartError};
 use crate::message::{Message, SessionKey};
+use crate::sched::SchedMode;
 use crate::session::SubInfo;
 use crate::topic::{RetainedStore, SubscriptionTrie};
 

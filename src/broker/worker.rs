@@ -594,12 +594,7 @@ impl Worker {
             return Flow::Stop;
         };
         let phase = conn.phase;
-        let authenticating = !self.logins.is_empty()
-            && self
-                .logins
-                .get(&k)
-                .and_then(|l| l.enhanced.as_ref())
-                .is_some_and(|e| e.admission.is_some());
+        let authenticating = self.enhanced(k).is_some_and(|e| e.admission.is_some());
         match (phase, packet) {
             (Phase::AwaitConnect { .. }, Packet::Connect(c)) if !authenticating => {
                 self.on_connect(k, &c)
@@ -865,11 +860,7 @@ impl Worker {
 
     /// The client on connection `k` with session `s`, for the hook.
     fn identity(&self, k: usize, s: usize) -> Identity<'_> {
-        let username = if self.logins.is_empty() {
-            None
-        } else {
-            self.logins.get(&k).and_then(|l| l.username.as_deref())
-        };
+        let username = self.login(k).and_then(|l| l.username.as_deref());
         Identity {
             client_id: self.sessions.get(s).map_or("", |x| &x.client_id),
             username,
@@ -1474,10 +1465,11 @@ pub(crate) fn run_thread(index: usize, mut poll: Poll, shared: Arc<Shared>) {
         // Computed under the same lock: a worker delivering here while this one sleeps wakes
         // it if it adds an earlier timer (`run_batch`).
         timeout = worker.poll_timeout();
-        // Unlocked first, so the once-a-second `/proc/stat` read never holds up another
-        // worker delivering here.
+        // The clock this turn already read. Unlocked first, so the once-a-second `/proc/stat`
+        // read never holds up another worker delivering here.
+        let now = worker.now;
         drop(state);
-        governor.check(Instant::now(), index);
+        governor.check(now, index);
     }
     if let Some(worker) = remote.lock().as_mut() {
         worker.shutdown();

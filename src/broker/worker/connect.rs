@@ -50,6 +50,25 @@ pub(super) struct Enhanced {
 }
 
 impl Worker {
+    /// The login of connection `k`, if it has one. Most connections have none, and then the
+    /// map is usually empty: that case is answered without hashing, as it is asked for every
+    /// packet and every PUBLISH (the hook's identity).
+    pub(super) fn login(&self, k: usize) -> Option<&Login> {
+        if self.logins.is_empty() {
+            return None;
+        }
+        self.logins.get(&k)
+    }
+
+    /// The enhanced-authentication state of connection `k`, if its CONNECT had a method.
+    pub(super) fn enhanced(&self, k: usize) -> Option<&Enhanced> {
+        self.login(k).and_then(|l| l.enhanced.as_ref())
+    }
+
+    fn enhanced_mut(&mut self, k: usize) -> Option<&mut Enhanced> {
+        self.logins.get_mut(&k).and_then(|l| l.enhanced.as_mut())
+    }
+
     pub(super) fn on_connect(&mut self, k: usize, c: &Connect<'_>) -> Flow {
         let v5 = c.protocol.is_v5();
         if let Some(conn) = self.conns.get_mut(k) {
@@ -153,8 +172,7 @@ impl Worker {
                 Flow::Continue
             }
             Step::Success(data) => {
-                let enhanced = self.logins.get_mut(&k).and_then(|l| l.enhanced.as_mut());
-                let admission = enhanced.and_then(|e| {
+                let admission = self.enhanced_mut(k).and_then(|e| {
                     e.exchange = None;
                     e.admission.take()
                 });
@@ -170,7 +188,7 @@ impl Worker {
 
     /// An AUTH packet while a CONNECT's exchange is under way.
     pub(super) fn on_auth_connecting(&mut self, k: usize, a: &Auth<'_>) -> Flow {
-        let Some(e) = self.logins.get_mut(&k).and_then(|l| l.enhanced.as_mut()) else {
+        let Some(e) = self.enhanced_mut(k) else {
             return Flow::Stop;
         };
         if a.properties.authentication_method != Some(&*e.method) {
@@ -234,7 +252,7 @@ impl Worker {
         match step {
             Step::Continue(data) => self.send_auth(k, ReasonCode::ContinueAuthentication, &data),
             Step::Success(data) => {
-                if let Some(e) = self.logins.get_mut(&k).and_then(|l| l.enhanced.as_mut()) {
+                if let Some(e) = self.enhanced_mut(k) {
                     e.exchange = None;
                 }
                 self.send_auth(k, ReasonCode::Success, data.as_deref().unwrap_or_default());
@@ -250,8 +268,7 @@ impl Worker {
 
     /// Sends AUTH with the connection's method (MQTT-4.12.0-5) and `data` (left out if empty).
     pub(super) fn send_auth(&mut self, k: usize, reason: ReasonCode, data: &[u8]) {
-        let method = self.logins.get(&k).and_then(|l| l.enhanced.as_ref());
-        let Some(method) = method.map(|e| e.method.clone()) else {
+        let Some(method) = self.enhanced(k).map(|e| e.method.clone()) else {
             return;
         };
         let auth = Auth {
@@ -379,11 +396,7 @@ impl Worker {
             }
         }
 
-        let method = self
-            .logins
-            .get(&k)
-            .and_then(|l| l.enhanced.as_ref())
-            .map(|e| e.method.clone());
+        let method = self.enhanced(k).map(|e| e.method.clone());
         let mut ack = ConnAck::new(session_present, ReasonCode::Success);
         if v5 {
             ack.properties = ConnAckProperties {
